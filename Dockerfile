@@ -1,0 +1,19 @@
+# svinit: a static PID 1 and service supervisor in a minimal image.
+#
+#   docker build -t svinit .
+#   # in your own image:
+#   COPY --from=svinit /sbin/ /sbin/
+#   ENTRYPOINT ["/sbin/svinit"]
+#
+# GO_IMAGE lets a machine without a registry build from a local Go image.
+ARG GO_IMAGE=golang:1.26-bookworm
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/sbin/svinit ./cmd/svinit
+
+FROM scratch
+COPY --from=build /out/sbin/ /sbin/
+ENTRYPOINT ["/sbin/svinit"]

@@ -1,0 +1,73 @@
+package pid1
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// descendants lists every process below root in the process tree, read from
+// /proc. svinit only ever signals these: never kill(-1), which as a sidecar
+// would reach processes it did not start.
+func descendants(root int) []int {
+	children := map[int][]int{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(pid); ok {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	var out []int
+	queue := []int{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentOf reads the ppid field of /proc/PID/stat (the fourth field, counted
+// after the command name, which may itself hold spaces and parentheses).
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	return ppid, err == nil
+}
+
+// signalTree sends sig to every descendant of svinit, and CONT after a stop
+// signal's TERM so a stopped process can act on it. It returns how many it
+// signalled.
+func signalTree(sig unix.Signal) int {
+	pids := descendants(os.Getpid())
+	for _, p := range pids {
+		_ = unix.Kill(p, sig)
+		if sig == unix.SIGTERM {
+			_ = unix.Kill(p, unix.SIGCONT)
+		}
+	}
+	return len(pids)
+}

@@ -1,0 +1,120 @@
+package reaper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Spec says how to start one process.
+type Spec struct {
+	Path string   // file to execute; looked up in PATH when it has no slash
+	Argv []string // argv, argv[0] included
+	Env  []string // nil means svinit's own environment
+	Dir  string   // working directory; "" keeps svinit's
+	// Files become the child's fds 0, 1, 2, ... in order. nil means svinit's
+	// own 0, 1, 2. Every other fd is close-on-exec in svinit, so the child
+	// gets these and nothing else.
+	Files []uintptr
+	// Pgid puts the child in a new process group of its own.
+	Pgid bool
+	// Setsid gives the child a new session (implies its own process group).
+	Setsid bool
+	// Foreground makes the child's new process group the foreground group of
+	// the terminal on the child's fd 0 (tini's behaviour with a TTY).
+	Foreground bool
+}
+
+// StartError is a process that could not be started. Code is 127 for a file
+// that does not exist and 126 for one that cannot be executed, as in a shell.
+type StartError struct {
+	Path string
+	Err  error
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("unable to start %s: %s", e.Path, describeErr(e.Err))
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Code is the exit code a shell would give for this failure.
+func (e *StartError) Code() int {
+	if errors.Is(e.Err, unix.ENOENT) || errors.Is(e.Err, exec.ErrNotFound) {
+		return 127
+	}
+	return 126
+}
+
+func describeErr(err error) string {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
+		return "file does not exist"
+	case errors.Is(err, unix.EACCES):
+		return "permission denied (not executable?)"
+	case errors.Is(err, unix.ENOEXEC):
+		return "exec format error"
+	case errors.Is(err, unix.EISDIR):
+		return "is a directory"
+	}
+	return err.Error()
+}
+
+// Spawn forks and executes s. The caller registers the returned pid in its
+// process table before it next reaps; nothing here ever waits for it.
+func Spawn(s Spec) (int, error) {
+	path, err := lookPath(s.Path)
+	if err != nil {
+		return 0, &StartError{Path: s.Path, Err: err}
+	}
+	files := s.Files
+	if files == nil {
+		files = []uintptr{0, 1, 2}
+	}
+	env := s.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   s.Dir,
+		Env:   env,
+		Files: files,
+		Sys: &syscall.SysProcAttr{
+			Setsid:     s.Setsid,
+			Setpgid:    (s.Pgid || s.Foreground) && !s.Setsid,
+			Foreground: s.Foreground && !s.Setsid,
+			Ctty:       0,
+		},
+	}
+	pid, err := syscall.ForkExec(path, s.Argv, attr)
+	if err != nil {
+		return 0, &StartError{Path: s.Path, Err: err}
+	}
+	return pid, nil
+}
+
+// lookPath finds a command as execvp does, but reports a file that exists and
+// is not executable as EACCES rather than "not found".
+func lookPath(file string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	p, err := exec.LookPath(file)
+	if err == nil {
+		return p, nil
+	}
+	for _, dir := range strings.Split(os.Getenv("PATH"), ":") {
+		if dir == "" {
+			dir = "."
+		}
+		if st, serr := os.Stat(dir + "/" + file); serr == nil && !st.IsDir() {
+			return "", unix.EACCES
+		}
+	}
+	return "", exec.ErrNotFound
+}
