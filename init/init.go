@@ -26,14 +26,14 @@ const (
 
 // initProc is PID 1's state. One goroutine, the loop, owns all of it.
 type initProc struct {
-	cfg     Config
-	sigs    chan os.Signal
-	phase   phase
-	mainPid int
-	code    int // the main command's code, once it exited
-	orphans int // reaped processes that were not the main command
-	grace   *time.Timer
-	retry   *time.Ticker
+	cfg    Config
+	sigs   chan os.Signal
+	reaper *reaper.Reaper
+	phase  phase
+	main   *reaper.Proc
+	code   int // the main command's code, once it exited
+	grace  *time.Timer
+	retry  *time.Ticker
 }
 
 // Run is svinit as PID 1 (or a subreaper) around one main command. It returns
@@ -41,7 +41,8 @@ type initProc struct {
 func Run(cfg Config) int {
 	in := &initProc{cfg: cfg, sigs: notifyAll()}
 	becomeReaper()
-	pid, err := reaper.Spawn(mainSpec(cfg.Argv))
+	in.reaper = reaper.New()
+	p, err := in.reaper.Start(mainSpec(cfg.Argv))
 	if err != nil {
 		svlog.Fatal("%v", err)
 		var se *reaper.StartError
@@ -50,7 +51,7 @@ func Run(cfg Config) int {
 		}
 		return 126
 	}
-	in.mainPid = pid
+	in.main = p
 	return in.loop()
 }
 
@@ -69,7 +70,13 @@ func (in *initProc) loop() int {
 	for {
 		select {
 		case s := <-in.sigs:
-			if in.onSignal(s.(unix.Signal)) {
+			in.onSignal(s.(unix.Signal))
+		case <-in.reaper.Ready():
+			exits, empty := in.reaper.Take()
+			for _, e := range exits {
+				in.onExit(e)
+			}
+			if empty && in.phase != running {
 				return in.cfg.ExitCode(in.code)
 			}
 		case <-timerC(in.grace):
@@ -80,22 +87,17 @@ func (in *initProc) loop() int {
 	}
 }
 
-// onSignal handles one signal and reports whether svinit is done.
-func (in *initProc) onSignal(sig unix.Signal) bool {
-	if sig == unix.SIGCHLD {
-		none := reaper.Reap(in.onExit)
-		return none && in.phase != running
-	}
+// onSignal passes a signal on to the main command while it runs.
+func (in *initProc) onSignal(sig unix.Signal) {
 	if in.phase == running && Forwardable(sig) {
 		in.forward(sig)
 	}
-	return false
 }
 
 func (in *initProc) forward(sig unix.Signal) {
-	target := in.mainPid
+	target := in.main.Pid
 	if in.cfg.Group {
-		target = -in.mainPid
+		target = -in.main.Pid
 	}
 	if err := unix.Kill(target, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), target, err)
@@ -103,8 +105,7 @@ func (in *initProc) forward(sig unix.Signal) {
 }
 
 func (in *initProc) onExit(e reaper.Exit) {
-	if e.Pid != in.mainPid || in.phase != running {
-		in.orphans++
+	if e.Proc != in.main {
 		return
 	}
 	in.code = e.Code()

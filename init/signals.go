@@ -39,12 +39,21 @@ func ForwardableSignals() []unix.Signal {
 	return sigs
 }
 
-// notifyAll registers for every signal. It must run before any child starts:
-// a Go PID 1 without a handler for SIGTERM ignores docker stop. Registering
-// (never signal.Ignore, which children would inherit) also means a child's
-// dispositions are reset to the default when it is forked.
+// notifyAll registers for every signal but SIGCHLD (the reaper waits for
+// children without it) and SIGURG (the runtime's own, sent many times a
+// second). It must run before any child starts: a Go PID 1 without a handler
+// for SIGTERM ignores docker stop. Registering, never signal.Ignore (which
+// children would inherit), also keeps SIGTTIN and SIGTTOU from stopping svinit.
 func notifyAll() chan os.Signal {
 	sigs := make(chan os.Signal, 8192)
-	signal.Notify(sigs)
+	for s := unix.Signal(1); s <= 64; s++ {
+		if s != unix.SIGCHLD && s != unix.SIGURG {
+			signal.Notify(sigs, s)
+		}
+	}
+	// With SIGCHLD at SIG_DFL the kernel drops it when a child ends, instead
+	// of running the runtime's handler on some thread for nothing. SIG_DFL is
+	// not SIG_IGN: children are still left for the reaper to collect.
+	setDefault(int(unix.SIGCHLD))
 	return sigs
 }

@@ -1,5 +1,5 @@
 // Package reaper owns the life of child processes at the system-call level: it
-// starts them (Spawn) and it is the only place in svinit that calls wait4(-1).
+// starts them and it is the only place in svinit that calls wait4(-1).
 package reaper
 
 import (
@@ -8,8 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Exit is one reaped child: its pid and raw wait status.
+// Exit is one reaped child that was started with Reaper.Start: the process,
+// its pid and its raw wait status.
 type Exit struct {
+	Proc   *Proc
 	Pid    int
 	Status unix.WaitStatus
 }

@@ -23,21 +23,49 @@ func TestStatusCode(t *testing.T) {
 	require.Equal(t, "signal 9 (SIGKILL)", Describe(unix.WaitStatus(9)))
 }
 
-// Spawn then Reap: the exit of a real child comes back with its code.
-func TestSpawnAndReap(t *testing.T) {
-	pid, err := Spawn(Spec{Path: "sh", Argv: []string{"sh", "-c", "exit 42"}, Pgid: true})
-	require.NoError(t, err)
-	var got []Exit
-	require.Eventually(t, func() bool {
-		Reap(func(e Exit) { got = append(got, e) })
-		return len(got) == 1
-	}, 5*time.Second, time.Millisecond)
-	require.Equal(t, pid, got[0].Pid)
-	require.Equal(t, 42, got[0].Code())
-	require.True(t, Reap(func(Exit) { t.Fatal("no more children") }), "ECHILD once all are reaped")
+// take waits until the reaper has queued n exits or reports no child left.
+func take(t *testing.T, r *Reaper, n int) (exits []Exit, empty bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case <-r.Ready():
+			e, emp := r.Take()
+			exits = append(exits, e...)
+			if len(exits) >= n && emp {
+				return exits, emp
+			}
+		case <-deadline:
+			t.Fatalf("reaper: %d of %d exits after 5s", len(exits), n)
+		}
+	}
 }
 
-func TestSpawnErrors(t *testing.T) {
+// Start then the waiter: the exits of real children come back with their
+// codes, and orphans (here: a grandchild left behind by sh) are counted.
+func TestStartAndReap(t *testing.T) {
+	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	r := New()
+	defer r.Close()
+	a, err := r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "exit 42"}, Pgid: true})
+	require.NoError(t, err)
+	b, err := r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "sleep 0.1 & exit 0"}})
+	require.NoError(t, err)
+	exits, empty := take(t, r, 2)
+	require.True(t, empty)
+	byProc := map[*Proc]int{}
+	for _, e := range exits {
+		byProc[e.Proc] = e.Code()
+		require.Equal(t, e.Proc.Pid, e.Pid)
+	}
+	require.Equal(t, map[*Proc]int{a: 42, b: 0}, byProc)
+	require.Equal(t, 1, r.Orphans())
+}
+
+func TestStartErrors(t *testing.T) {
+	r := New()
+	defer r.Close()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "script")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\n"), 0o644))
@@ -50,7 +78,7 @@ func TestSpawnErrors(t *testing.T) {
 		{"svinit-no-such-command", 127, "unable to start svinit-no-such-command: file does not exist"},
 		{script, 126, "unable to start " + script + ": permission denied (not executable?)"},
 	} {
-		_, err := Spawn(Spec{Path: tc.path, Argv: []string{tc.path}})
+		_, err := r.Start(Spec{Path: tc.path, Argv: []string{tc.path}})
 		var se *StartError
 		require.ErrorAs(t, err, &se)
 		require.Equal(t, tc.code, se.Code())

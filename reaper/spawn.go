@@ -65,9 +65,9 @@ func describeErr(err error) string {
 	return err.Error()
 }
 
-// Spawn forks and executes s. The caller registers the returned pid in its
-// process table before it next reaps; nothing here ever waits for it.
-func Spawn(s Spec) (int, error) {
+// spawn forks and executes s. Only Reaper.Start calls it, with the reaper's
+// lock held; nothing here ever waits for the process.
+func spawn(s Spec) (int, error) {
 	path, err := lookPath(s.Path)
 	if err != nil {
 		return 0, &StartError{Path: s.Path, Err: err}

@@ -61,8 +61,8 @@ func helperCatch(args []string) int {
 	return 0
 }
 
-// helperStorm starts storm-mid, which forks N children that exit at once and
-// exits without reaping them: N orphans for PID 1. It then waits until no
+// helperStorm starts storm-mid, which double-forks N grandchildren that exit
+// at once: N orphans for PID 1. It then waits until no
 // zombie is left in the namespace and exits 7 (or 99 if zombies remain).
 func helperStorm(args []string) int {
 	mid := exec.Command(self, "helper:storm-mid", args[0])
@@ -86,13 +86,17 @@ func helperStormMid(args []string) int {
 	n, _ := strconv.Atoi(args[0])
 	runtime.LockOSThread()
 	for i := 0; i < n; i++ {
-		pid, _, errno := syscall.RawSyscall(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
+		// Fork A; A forks B and exits at once; B exits at once, an orphan.
+		a, _, errno := syscall.RawSyscall(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
 		if errno != 0 {
 			return 97
 		}
-		if pid == 0 {
+		if a == 0 {
+			syscall.RawSyscall(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(int(a), &ws, 0, nil)
 	}
 	return 0
 }

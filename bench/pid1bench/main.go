@@ -1,0 +1,255 @@
+// Command pid1bench measures svinit side by side with Debian's tini,
+// dumb-init and catatonit, each as PID 1 of its own PID namespace around the
+// same main command (this binary, re-executed as a helper):
+//
+//   - orphan storm: the main command double-forks N grandchildren that exit at
+//     once; orphans reaped per second and the peak number awaiting reaping;
+//   - signal forwarding: kill(PID 1, SIGUSR1) from outside → the main
+//     command's handler, median of -sigs samples;
+//   - the init's RSS idle with one child, and its peak RSS after the storm.
+//
+// It prints a Markdown table. Run as root: go run ./bench/pid1bench -svinit PATH
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type initSpec struct {
+	name string
+	argv []string // the init and its options; the main command follows
+}
+
+func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "helper:") {
+		os.Exit(helper(strings.TrimPrefix(os.Args[1], "helper:"), os.Args[2:]))
+	}
+	svinit := flag.String("svinit", "svinit", "svinit binary to measure")
+	n := flag.Int("n", 10000, "orphans in the storm")
+	reps := flag.Int("reps", 3, "storm repetitions per init")
+	sigs := flag.Int("sigs", 100, "signal forwarding samples per init")
+	flag.Parse()
+	inits := []initSpec{
+		{"svinit", []string{*svinit, "--"}},
+		{"tini", []string{"tini", "--"}},
+		{"dumb-init", []string{"dumb-init"}},
+		{"catatonit", []string{"catatonit", "--"}},
+		{"no init (the main command's own signal path)", nil},
+	}
+	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d signals\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernel(), *n, *reps, *sigs)
+	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, in := range inits {
+		if len(in.argv) == 0 {
+			lat := forwardLatency(in, *sigs)
+			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – |\n", in.name, median(lat), lat[0], lat[len(lat)-1])
+			continue
+		}
+		if _, err := exec.LookPath(in.argv[0]); err != nil {
+			fmt.Printf("| %s | not installed | | | | | |\n", in.name)
+			continue
+		}
+		var rates, durs, peaks []float64
+		var hwm int
+		for i := 0; i < *reps; i++ {
+			d, peak, h := storm(in, *n)
+			rates = append(rates, float64(*n)/d.Seconds())
+			durs = append(durs, float64(d.Microseconds())/1000)
+			peaks = append(peaks, float64(peak))
+			hwm = max(hwm, h)
+		}
+		lat := forwardLatency(in, *sigs)
+		rss := idleRSS(in)
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f [%.1f–%.1f] | %d | %d |\n", in.name,
+			median(rates), median(durs), median(peaks), median(lat), lat[0], lat[len(lat)-1], rss, hwm)
+	}
+}
+
+// startNS starts INIT... CMD... as PID 1 of a new PID namespace and returns
+// the unshare command, the init's host pid and a reader of CMD's stdout.
+func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
+	self, _ := os.Executable()
+	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, in.argv...)
+	argv = append(argv, self)
+	argv = append(argv, cmd...)
+	c := exec.Command("unshare", argv...)
+	out, _ := c.StdoutPipe()
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		panic(err)
+	}
+	var pid int
+	for pid == 0 {
+		if kids := children(c.Process.Pid); len(kids) == 1 {
+			pid = kids[0]
+		}
+	}
+	return c, pid, bufio.NewReader(out)
+}
+
+func storm(in initSpec, n int) (time.Duration, int, int) {
+	c, pid, out := startNS(in, "helper:storm", strconv.Itoa(n))
+	line, _ := out.ReadString('\n')
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		panic(fmt.Sprintf("%s storm: %q", in.name, line))
+	}
+	d, _ := time.ParseDuration(f[1] + "ns")
+	peak, _ := strconv.Atoi(f[2])
+	hwm := statusKiB(pid, "VmHWM")
+	_ = c.Wait()
+	return d, peak, hwm
+}
+
+func forwardLatency(in initSpec, samples int) []float64 {
+	c, pid, out := startNS(in, "helper:catch", strconv.Itoa(samples))
+	_, _ = out.ReadString('\n') // ready
+	var lat []float64
+	for i := 0; i < samples; i++ {
+		t0 := mono()
+		_ = unix.Kill(pid, unix.SIGUSR1)
+		line, _ := out.ReadString('\n')
+		t1, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+		lat = append(lat, float64(t1-t0)/1000)
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = c.Wait()
+	sort.Float64s(lat)
+	return lat
+}
+
+func idleRSS(in initSpec) int {
+	c, pid, out := startNS(in, "helper:idle")
+	_, _ = out.ReadString('\n')
+	time.Sleep(200 * time.Millisecond)
+	rss := statusKiB(pid, "VmRSS")
+	_ = unix.Kill(pid, unix.SIGTERM)
+	_ = c.Wait()
+	return rss
+}
+
+func helper(name string, args []string) int {
+	switch name {
+	case "storm":
+		return helperStorm(args)
+	case "catch":
+		n, _ := strconv.Atoi(args[0])
+		ch := make(chan os.Signal, 1)
+		signalNotify(ch, syscall.SIGUSR1)
+		fmt.Println("ready")
+		for i := 0; i < n; i++ {
+			<-ch
+			fmt.Println(mono())
+		}
+		return 0
+	case "idle":
+		ch := make(chan os.Signal, 1)
+		signalNotify(ch, syscall.SIGTERM)
+		fmt.Println("ready")
+		<-ch
+		return 0
+	}
+	return 99
+}
+
+// helperStorm double-forks N grandchildren that exit at once, then waits
+// until none awaits reaping, sampling how many do. It prints
+// "reaped DURATION_NS PEAK".
+func helperStorm(args []string) int {
+	n, _ := strconv.Atoi(args[0])
+	done := make(chan struct{})
+	peak := 0
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		doubleForks(n)
+	}()
+	begin := time.Now()
+	for finished := false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		z := len(children(1)) - 1 // PID 1's children but me: orphans not yet reaped
+		peak = max(peak, z)
+		if finished && z == 0 {
+			break
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	fmt.Printf("reaped %d %d\n", time.Since(begin).Nanoseconds(), peak)
+	return 0
+}
+
+// doubleForks makes n orphans: fork A, A forks B and exits, B exits.
+func doubleForks(n int) {
+	for i := 0; i < n; i++ {
+		a, _, errno := syscall.RawSyscall(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
+		if errno != 0 {
+			continue
+		}
+		if a == 0 {
+			syscall.RawSyscall(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0)
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(int(a), &ws, 0, nil)
+	}
+}
+
+func children(pid int) []int {
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			p, _ := strconv.Atoi(f)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func statusKiB(pid int, key string) int {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key+":") {
+			f := strings.Fields(l)
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func mono() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func kernel() string {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
