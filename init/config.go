@@ -16,8 +16,15 @@ type Config struct {
 	Group      bool          // -g: forward signals to the main command's process group
 	ZeroCodes  map[int]bool  // -e CODE: exit codes reported as 0
 	Grace      time.Duration // --grace: TERM → KILL for what is left
-	ServiceDir string        // -s DIR
+	ServiceDir string        // -s DIR; /service when there is no main command
+	Rescan     time.Duration // --rescan: safety-net rescan of the service tree
 }
+
+// DefaultServiceDir is the tree supervised when svinit has no main command.
+const DefaultServiceDir = "/service"
+
+// DefaultRescan is how often the service tree is read again besides inotify.
+const DefaultRescan = time.Minute
 
 // DefaultGrace is the grace period when neither --grace nor SVINIT_GRACE says.
 const DefaultGrace = 5 * time.Second
@@ -28,19 +35,22 @@ var ErrHelp = flag.ErrHelp
 // Usage is the one-screen help for the svinit applet.
 const Usage = `usage: svinit [options] [-s DIR] [--] [CMD [ARG...]]
 
+Without CMD, svinit supervises the service directories in DIR (default /service).
+
 options:
   -g           forward signals to CMD's whole process group
   -e CODE      report CMD's exit code CODE as 0 (repeatable)
   --grace DUR  after CMD exits: TERM what is left, KILL it after DUR
                (env SVINIT_GRACE; default 5s; "5s", "500ms" or seconds)
   -s DIR       supervise the service directories in DIR
-               (env SVINIT_SERVICE_DIR; default /service)
+               (env SVINIT_SERVICE_DIR; default /service without CMD)
+  --rescan DUR read DIR again every DUR besides inotify (default 1m; 0: never)
 `
 
 // ParseArgs reads svinit's options; the main command follows "--" or the
 // first argument that is not an option. env is looked up for SVINIT_GRACE.
 func ParseArgs(args []string, getenv func(string) string) (Config, error) {
-	cfg := Config{ZeroCodes: map[int]bool{}, Grace: DefaultGrace}
+	cfg := Config{ZeroCodes: map[int]bool{}, Grace: DefaultGrace, Rescan: DefaultRescan}
 	if v := getenv("SVINIT_GRACE"); v != "" {
 		d, err := parseDuration(v)
 		if err != nil {
@@ -66,6 +76,11 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return err
 	})
 	fs.StringVar(&cfg.ServiceDir, "s", cfg.ServiceDir, "")
+	fs.Func("rescan", "", func(v string) error {
+		d, err := parseDuration(v)
+		cfg.Rescan = d
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, ErrHelp
@@ -73,6 +88,9 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	cfg.Argv = fs.Args()
+	if len(cfg.Argv) == 0 && cfg.ServiceDir == "" {
+		cfg.ServiceDir = DefaultServiceDir
+	}
 	return cfg, nil
 }
 

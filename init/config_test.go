@@ -32,6 +32,12 @@ func TestParseArgs(t *testing.T) {
 	cfg, err = ParseArgs(nil, env(nil))
 	require.NoError(t, err)
 	require.Equal(t, DefaultGrace, cfg.Grace)
+	require.Equal(t, "/service", cfg.ServiceDir, "no command: supervise /service")
+
+	cfg, err = ParseArgs([]string{"--rescan", "0"}, env(map[string]string{"SVINIT_SERVICE_DIR": "/srv"}))
+	require.NoError(t, err)
+	require.Equal(t, "/srv", cfg.ServiceDir)
+	require.Zero(t, cfg.Rescan)
 }
 
 func TestParseArgsErrors(t *testing.T) {

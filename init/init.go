@@ -7,6 +7,7 @@ import (
 
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/reaper"
+	"github.com/svinit/svinit/supervisor"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,9 +20,9 @@ const killRetry = 100 * time.Millisecond
 type phase int
 
 const (
-	running  phase = iota // the main command runs
-	draining              // it exited; the rest got TERM and has the grace period
-	killing               // the grace period is over; the rest gets KILL
+	running  phase = iota // the main command and the services run
+	draining              // stopping: TERM sent, the grace period runs
+	killing               // the grace period is over: KILL what is left
 )
 
 // initProc is PID 1's state. One goroutine, the loop, owns all of it.
@@ -29,30 +30,48 @@ type initProc struct {
 	cfg    Config
 	sigs   chan os.Signal
 	reaper *reaper.Reaper
+	sup    *supervisor.Supervisor // nil without a service tree
 	phase  phase
-	main   *reaper.Proc
-	code   int // the main command's code, once it exited
+	main   *reaper.Proc // the main command while it runs; nil without one
+	code   int          // the exit code: the main command's, once it exited
 	grace  *time.Timer
 	retry  *time.Ticker
 }
 
-// Run is svinit as PID 1 (or a subreaper) around one main command. It returns
-// the exit code svinit must exit with; only cmd/ calls os.Exit.
+// Run is svinit as PID 1 (or a subreaper): it supervises the service tree,
+// runs the main command, and returns the exit code svinit must exit with;
+// only cmd/ calls os.Exit.
 func Run(cfg Config) int {
 	in := &initProc{cfg: cfg, sigs: notifyAll()}
 	becomeReaper()
 	in.reaper = reaper.New()
-	p, err := in.reaper.Start(mainSpec(cfg.Argv))
-	if err != nil {
-		svlog.Fatal("%v", err)
-		var se *reaper.StartError
-		if errors.As(err, &se) {
-			return se.Code()
-		}
-		return 126
+	if cfg.ServiceDir != "" {
+		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
+			Rescan: cfg.Rescan, OnShutdown: in.stop,
+		})
+		in.sup.Start()
 	}
-	in.main = p
+	if len(cfg.Argv) > 0 {
+		p, err := in.reaper.Start(mainSpec(cfg.Argv))
+		if err != nil {
+			svlog.Fatal("%v", err)
+			in.code = startErrorCode(err)
+			if in.sup == nil {
+				return in.code
+			}
+			in.stop()
+		}
+		in.main = p
+	}
 	return in.loop()
+}
+
+func startErrorCode(err error) int {
+	var se *reaper.StartError
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 126
 }
 
 // mainSpec starts the main command in a process group of its own; with a
@@ -72,25 +91,52 @@ func (in *initProc) loop() int {
 		case s := <-in.sigs:
 			in.onSignal(s.(unix.Signal))
 		case <-in.reaper.Ready():
-			exits, empty := in.reaper.Take()
+			exits, _ := in.reaper.Take()
 			for _, e := range exits {
 				in.onExit(e)
 			}
-			if empty && in.phase != running {
-				return in.cfg.ExitCode(in.code)
-			}
+		case f := <-in.supEvents():
+			f()
 		case <-timerC(in.grace):
 			in.startKilling()
 		case <-tickerC(in.retry):
-			signalTree(unix.SIGKILL)
+			signalTree(unix.SIGKILL, nil)
+		}
+		if in.finished() {
+			return in.cfg.ExitCode(in.code)
 		}
 	}
 }
 
-// onSignal passes a signal on to the main command while it runs.
+func (in *initProc) supEvents() <-chan func() {
+	if in.sup == nil {
+		return nil
+	}
+	return in.sup.Events()
+}
+
+// finished: stopping, every service released, and no process left.
+func (in *initProc) finished() bool {
+	return in.phase != running && (in.sup == nil || in.sup.Done()) && in.reaper.Empty()
+}
+
+// onSignal passes a signal on to the main command. Without one, TERM and
+// INT stop everything and HUP rescans the service tree.
 func (in *initProc) onSignal(sig unix.Signal) {
-	if in.phase == running && Forwardable(sig) {
-		in.forward(sig)
+	if in.phase != running {
+		return
+	}
+	if in.main != nil {
+		if Forwardable(sig) {
+			in.forward(sig)
+		}
+		return
+	}
+	switch sig {
+	case unix.SIGTERM, unix.SIGINT:
+		in.stop()
+	case unix.SIGHUP:
+		in.sup.Rescan()
 	}
 }
 
@@ -105,20 +151,40 @@ func (in *initProc) forward(sig unix.Signal) {
 }
 
 func (in *initProc) onExit(e reaper.Exit) {
-	if e.Proc != in.main {
+	if in.main != nil && e.Proc == in.main {
+		in.main = nil
+		in.code = e.Code()
+		in.stop()
 		return
 	}
-	in.code = e.Code()
-	in.phase = draining
-	if signalTree(unix.SIGTERM) > 0 {
-		in.grace = time.NewTimer(in.cfg.Grace)
+	if in.sup != nil {
+		in.sup.OnExit(e)
 	}
+}
+
+// stop begins the end: the services are stopped, the rest of svinit's tree
+// gets TERM, and the grace period starts.
+func (in *initProc) stop() {
+	if in.phase != running {
+		return
+	}
+	in.phase = draining
+	var spare []int
+	if in.sup != nil {
+		in.sup.Shutdown()
+		spare = in.sup.Pids()
+	}
+	signalTree(unix.SIGTERM, spare)
+	in.grace = time.NewTimer(in.cfg.Grace)
 }
 
 func (in *initProc) startKilling() {
 	in.phase = killing
 	in.grace = nil
-	if n := signalTree(unix.SIGKILL); n > 0 {
+	if in.sup != nil {
+		in.sup.StopStarting()
+	}
+	if n := signalTree(unix.SIGKILL, nil); n > 0 {
 		svlog.Warn("grace period of %v is over: killed %d remaining processes", in.cfg.Grace, n)
 	}
 	in.retry = time.NewTicker(killRetry)

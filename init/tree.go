@@ -58,16 +58,24 @@ func parentOf(pid int) (int, bool) {
 	return ppid, err == nil
 }
 
-// signalTree sends sig to every descendant of svinit, and CONT after a stop
-// signal's TERM so a stopped process can act on it. It returns how many it
+// signalTree sends sig to every descendant of svinit but those in spare, and
+// CONT after TERM so a stopped process can act on it. It returns how many it
 // signalled.
-func signalTree(sig unix.Signal) int {
-	pids := descendants(os.Getpid())
-	for _, p := range pids {
+func signalTree(sig unix.Signal, spare []int) int {
+	skip := map[int]bool{}
+	for _, p := range spare {
+		skip[p] = true
+	}
+	n := 0
+	for _, p := range descendants(os.Getpid()) {
+		if skip[p] {
+			continue
+		}
+		n++
 		_ = unix.Kill(p, sig)
 		if sig == unix.SIGTERM {
 			_ = unix.Kill(p, unix.SIGCONT)
 		}
 	}
-	return len(pids)
+	return n
 }

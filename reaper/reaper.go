@@ -82,6 +82,13 @@ func (r *Reaper) Take() (exits []Exit, empty bool) {
 	return exits, r.empty
 }
 
+// Empty reports whether no child at all is left.
+func (r *Reaper) Empty() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.empty
+}
+
 // Orphans is how many processes not started by Start were reaped.
 func (r *Reaper) Orphans() int {
 	r.mu.Lock()

@@ -208,7 +208,7 @@ func TestExitCodeMapping(t *testing.T) {
 
 // Bad options: a clear message and exit 100, nothing started.
 func TestBadOptions(t *testing.T) {
-	for _, args := range [][]string{{"-e", "x", "true"}, {"--grace", "soon", "true"}, {"-Z"}, {}} {
+	for _, args := range [][]string{{"-e", "x", "true"}, {"--grace", "soon", "true"}, {"-Z"}, {"--rescan", "x"}} {
 		r := startPlain(t, args...)
 		require.Equal(t, 100, r.wait(5*time.Second), args)
 		require.Contains(t, r.stderr.String(), "svinit: fatal: ")

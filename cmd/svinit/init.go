@@ -22,9 +22,5 @@ func runInit(args []string) int {
 		fmt.Fprint(os.Stderr, pid1.Usage)
 		return 100
 	}
-	if len(cfg.Argv) == 0 {
-		svlog.Fatal("no command given (service supervision comes with -s DIR)")
-		return 100
-	}
 	return pid1.Run(cfg)
 }

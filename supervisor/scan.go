@@ -1,0 +1,224 @@
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/svinit/svinit/internal/svlog"
+	"golang.org/x/sys/unix"
+)
+
+// scan compares the tree with the services supervised: new directories are
+// added, vanished (or replaced) ones are stopped and forgotten.
+func (s *Supervisor) scan() {
+	if s.stopping {
+		return
+	}
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		s.warnOnce("", "unable to scan "+s.root+": "+errText(err))
+		return
+	}
+	delete(s.warned, "")
+	seen := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		dir := filepath.Join(s.root, name)
+		var st unix.Stat_t
+		if err := unix.Stat(dir, &st); err != nil {
+			s.warnOnce(name, "unable to stat "+dir+": "+errText(err))
+			continue
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		delete(s.warned, name)
+		seen[name] = true
+		if old := s.services[name]; old != nil && old.ino != st.Ino && !old.st.exiting {
+			s.dispatch(old, event{kind: evRemoved})
+		}
+		if s.services[name] == nil {
+			s.add(name, dir, st.Ino)
+		}
+	}
+	for name, v := range s.services {
+		if !seen[name] && !v.st.exiting {
+			s.dispatch(v, event{kind: evRemoved})
+		}
+	}
+}
+
+func (s *Supervisor) warnOnce(key, msg string) {
+	if s.warned[key] != msg {
+		s.warned[key] = msg
+		svlog.Warn("%s", msg)
+	}
+}
+
+func errText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// add starts supervising one service directory (and its log/ first).
+func (s *Supervisor) add(name, dir string, ino uint64) {
+	v := &service{name: name, dir: dir, ino: ino}
+	logDir := filepath.Join(dir, "log")
+	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
+		r, w, err := os.Pipe()
+		if err != nil {
+			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errText(err))
+			return
+		}
+		v.log = &service{name: name + "/log", dir: logDir, parent: v, pipeIn: r, pipeOut: w}
+	}
+	if !s.open(v) {
+		v.closePipe()
+		return
+	}
+	if v.log != nil && !s.open(v.log) {
+		v.log = nil
+	}
+	s.services[name] = v
+	if v.log != nil {
+		s.begin(v.log)
+	}
+	s.begin(v)
+}
+
+// open takes over the service's supervise/ directory.
+func (s *Supervisor) open(v *service) bool {
+	sup, err := openSupervise(v.dir)
+	if err != nil {
+		s.warnOnce(v.name, err.Error())
+		return false
+	}
+	v.sup = sup
+	go s.readControl(v)
+	return true
+}
+
+// begin announces the initial state and starts the service unless ./down
+// says it is normally down.
+func (s *Supervisor) begin(v *service) {
+	if _, err := os.Stat(filepath.Join(v.dir, "down")); err == nil {
+		v.when = timeNow()
+		s.announce(v)
+		return
+	}
+	s.dispatch(v, event{kind: evUp})
+}
+
+// readControl passes the bytes written to supervise/control to the loop.
+func (s *Supervisor) readControl(v *service) {
+	f := v.sup.Control
+	buf := make([]byte, 512)
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			cmds := string(buf[:n])
+			s.post(func() { s.control(v, cmds) })
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// commands maps control bytes to events (runit's meanings).
+var commands = map[byte]event{
+	'u': {kind: evUp}, 'd': {kind: evDown}, 'o': {kind: evOnce}, 'x': {kind: evExit},
+	'p': {kind: evPause}, 'c': {kind: evCont},
+	'h': {evSignal, unix.SIGHUP}, 'a': {evSignal, unix.SIGALRM}, 'i': {evSignal, unix.SIGINT},
+	'q': {evSignal, unix.SIGQUIT}, '1': {evSignal, unix.SIGUSR1}, '2': {evSignal, unix.SIGUSR2},
+	't': {evSignal, unix.SIGTERM}, 'k': {evSignal, unix.SIGKILL},
+}
+
+// control applies command bytes in order. Unknown bytes are reported once per
+// batch; x on a logger is ignored, as runsv does.
+func (s *Supervisor) control(v *service, cmds string) {
+	unknown := 0
+	for i := 0; i < len(cmds) && !v.released; i++ {
+		ev, ok := commands[cmds[i]]
+		switch {
+		case !ok:
+			unknown++
+		case ev.kind == evExit && v.parent != nil:
+		default:
+			s.dispatch(v, ev)
+		}
+	}
+	if unknown > 0 {
+		svlog.Warn("%s/supervise/control: ignored %d unknown command bytes", v.dir, unknown)
+	}
+}
+
+// release stops supervising a service that is down: its logger is stopped
+// next (the pipe closes first, so the logger sees the end of its input).
+func (s *Supervisor) release(v *service) {
+	if v.released {
+		return
+	}
+	v.released = true
+	v.timerGen++
+	if v.timer != nil {
+		v.timer.Stop()
+	}
+	if v.sup != nil {
+		v.sup.Close()
+	}
+	if v.parent != nil {
+		v.closePipe()
+		if v.parent.released {
+			s.forget(v.parent)
+		}
+		return
+	}
+	if v.log != nil && !v.log.released {
+		v.log.pipeOut.Close()
+		v.log.pipeOut = nil
+		s.dispatch(v.log, event{kind: evExit})
+		if !v.log.released {
+			return
+		}
+	}
+	s.forget(v)
+}
+
+// forget drops a released service; a directory still (or again) there is
+// picked up by the next scan.
+func (s *Supervisor) forget(v *service) {
+	if s.services[v.name] == v {
+		delete(s.services, v.name)
+	}
+	v.closePipe()
+	if !s.stopping {
+		s.post(s.scan)
+	}
+}
+
+func (v *service) closePipe() {
+	target := v
+	if v.log != nil {
+		target = v.log
+	}
+	for _, f := range []*os.File{target.pipeIn, target.pipeOut} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	target.pipeIn, target.pipeOut = nil, nil
+}

@@ -1,0 +1,79 @@
+package supervisor
+
+import (
+	"os"
+	"time"
+
+	"github.com/svinit/svinit/reaper"
+	"github.com/svinit/svinit/supervisor/svdir"
+)
+
+// service is one supervised directory (a log/ directory is a service of its
+// own, linked to its main service by a pipe svinit holds).
+type service struct {
+	name       string // "web", or "web/log"
+	dir        string // absolute path of the service directory
+	ino        uint64 // identity: a directory replaced under the same name is new
+	sup        *svdir.Supervise
+	st         state
+	proc       *reaper.Proc // ./run or ./finish while one runs
+	when       time.Time    // runit's status stamp: start of ./run, or became down
+	started    time.Time    // when ./run started
+	restarts   int          // ./run exits while wanted up
+	lastExit   string       // "exit 3", "signal 9 (SIGKILL)"
+	lastErr    string       // why the last start failed
+	finishArgs []string     // ./finish EXIT SIG for the last exit of ./run
+	fails      int          // quick failures in a row: the backoff step
+	until      time.Time    // end of the current backoff
+	timer      *time.Timer
+	timerGen   int
+	released   bool
+
+	log     *service // this service's logger (log/)
+	parent  *service // for a logger: the service it logs
+	pipeOut *os.File // write end: ./run's stdout when there is a logger
+	pipeIn  *os.File // read end: the logger's stdin
+}
+
+// status is the 20-byte record for the current state.
+func (v *service) status() svdir.Status {
+	st := svdir.Status{When: v.when, Paused: v.st.paused, GotTerm: v.st.gotTerm, Want: 'd'}
+	if v.st.wantUp {
+		st.Want = 'u'
+	}
+	switch v.st.phase {
+	case phaseUp:
+		st.State = svdir.StateRun
+	case phaseFinish:
+		st.State = svdir.StateFinish
+	}
+	if v.proc != nil && (v.st.phase == phaseUp || v.st.phase == phaseFinish) {
+		st.Pid = v.proc.Pid
+	}
+	if st.Pid == 0 {
+		st.Paused = false
+	}
+	return st
+}
+
+// info is svinit's own status file content.
+func (v *service) info() *svdir.Info {
+	in := &svdir.Info{
+		State:     v.st.phase.String(),
+		Ready:     v.st.phase == phaseUp,
+		Restarts:  v.restarts,
+		LastExit:  v.lastExit,
+		LastError: v.lastErr,
+	}
+	if v.st.phase == phaseBackoff {
+		in.BackoffUntil = v.until.Unix()
+	}
+	return in
+}
+
+// backoff is the wait before the next start after quick failures: 1 s,
+// doubling, at most 30 s.
+func (v *service) backoff() time.Duration {
+	d := time.Second << min(v.fails-1, 5)
+	return min(d, 30*time.Second)
+}

@@ -1,0 +1,293 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/svinit/svinit/internal/svlog"
+	"github.com/svinit/svinit/reaper"
+	"golang.org/x/sys/unix"
+)
+
+// quickExit is how long ./run must live for a restart at once.
+const quickExit = time.Second
+
+// Options configure a Supervisor.
+type Options struct {
+	Rescan     time.Duration // safety-net rescan of the tree besides inotify; 0: never
+	OnShutdown func()        // svscanctl -t asked for the whole tree to stop
+}
+
+// Supervisor supervises every service directory in one tree. All its
+// methods run on the event loop; its goroutines (inotify, control FIFOs,
+// timers) only post closures to Events.
+type Supervisor struct {
+	root     string
+	opts     Options
+	reaper   *reaper.Reaper
+	events   chan func()
+	services map[string]*service // main services by name
+	byProc   map[*reaper.Proc]*service
+	devnull  *os.File
+	warned   map[string]string // scan problems already reported, by name
+	stopping bool
+	noStarts bool // the deadline is over: start nothing, not even ./finish
+	scanner  *scanner
+	scanCtl  *os.File
+}
+
+// New makes a Supervisor for the tree at root; Start begins the work.
+func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
+	abs, err := filepath.Abs(root)
+	if err == nil {
+		root = abs
+	}
+	return &Supervisor{
+		root: root, opts: opts, reaper: r,
+		events:   make(chan func(), 4096),
+		services: map[string]*service{},
+		byProc:   map[*reaper.Proc]*service{},
+		warned:   map[string]string{},
+	}
+}
+
+// Events carries work for the loop: run each function received, in order.
+func (s *Supervisor) Events() <-chan func() { return s.events }
+
+func (s *Supervisor) post(f func()) { s.events <- f }
+
+// Start scans the tree, starts what is wanted up and watches for changes.
+func (s *Supervisor) Start() {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		svlog.Warn("unable to open %s: %v: services get a closed stdin", os.DevNull, err)
+	}
+	s.devnull = devnull
+	s.scanner = startScanner(s)
+	s.openScanControl()
+	s.scan()
+}
+
+// OnExit takes the exit of a process it started and reports whether it was
+// one of its own.
+func (s *Supervisor) OnExit(e reaper.Exit) bool {
+	v := s.byProc[e.Proc]
+	if v == nil {
+		return false
+	}
+	delete(s.byProc, e.Proc)
+	v.proc = nil
+	if v.st.phase == phaseFinish {
+		s.dispatch(v, event{kind: evFinishDone})
+		return true
+	}
+	v.lastExit = reaper.Describe(e.Status)
+	lived := time.Since(v.started)
+	kind := evRunDied
+	if lived < quickExit {
+		kind = evRunDiedQuick
+		v.fails++
+	} else {
+		v.fails = 0
+	}
+	if v.st.wantUp {
+		v.restarts++
+	}
+	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
+	v.finishArgs = finishArgs(e.Status)
+	s.dispatch(v, event{kind: kind})
+	return true
+}
+
+// finishArgs are runit's arguments to ./finish: the exit code (-1 if killed)
+// and the signal number (0 if it exited).
+func finishArgs(ws unix.WaitStatus) []string {
+	if ws.Signaled() {
+		return []string{"-1", strconv.Itoa(int(ws.Signal()))}
+	}
+	return []string{strconv.Itoa(ws.ExitStatus()), "0"}
+}
+
+// dispatch runs the life cycle for one event, and the events its actions
+// cause, then announces the new state.
+func (s *Supervisor) dispatch(v *service, ev event) {
+	before := v.st.phase
+	queue := []event{ev}
+	for len(queue) > 0 {
+		var acts []action
+		v.st, acts = next(v.st, queue[0])
+		queue = queue[1:]
+		for _, a := range acts {
+			if follow, ok := s.do(v, a); ok {
+				queue = append(queue, follow)
+			}
+		}
+	}
+	if v.released {
+		return
+	}
+	if before != v.st.phase && (v.st.phase == phaseDown || v.st.phase == phaseBackoff) {
+		v.when = time.Now()
+	}
+	s.announce(v)
+}
+
+// do carries out one action; some cause an event at once.
+func (s *Supervisor) do(v *service, a action) (event, bool) {
+	switch a.kind {
+	case actStartRun:
+		return s.startRun(v)
+	case actStartFinish:
+		return s.startFinish(v)
+	case actSignal:
+		if v.proc != nil {
+			_ = unix.Kill(v.proc.Pid, a.sig)
+		}
+	case actBackoff:
+		s.armBackoff(v)
+	case actCancelTimer:
+		v.timerGen++
+		if v.timer != nil {
+			v.timer.Stop()
+		}
+	case actRelease:
+		s.release(v)
+	}
+	return event{}, false
+}
+
+func (s *Supervisor) startRun(v *service) (event, bool) {
+	if s.noStarts {
+		return event{kind: evStartFailed}, true
+	}
+	run := filepath.Join(v.dir, "run")
+	err := checkRunnable(run)
+	var p *reaper.Proc
+	if err == nil {
+		p, err = s.reaper.Start(s.spec(v, run, []string{"./run"}))
+	}
+	if err != nil {
+		v.lastErr = err.Error()
+		v.fails++
+		svlog.Warn("%s", v.lastErr)
+		return event{kind: evStartFailed}, true
+	}
+	v.lastErr = ""
+	v.proc = p
+	s.byProc[p] = v
+	v.started = time.Now()
+	v.when = v.started
+	return event{}, false
+}
+
+func (s *Supervisor) startFinish(v *service) (event, bool) {
+	finish := filepath.Join(v.dir, "finish")
+	if _, err := os.Stat(finish); err != nil || s.noStarts {
+		return event{kind: evFinishDone}, true
+	}
+	err := checkRunnable(finish)
+	var p *reaper.Proc
+	if err == nil {
+		p, err = s.reaper.Start(s.spec(v, finish, append([]string{"./finish"}, v.finishArgs...)))
+	}
+	if err != nil {
+		svlog.Warn("%v", err)
+		return event{kind: evFinishDone}, true
+	}
+	v.proc = p
+	s.byProc[p] = v
+	return event{}, false
+}
+
+// spec is how a service's script starts: cwd the service directory, a
+// session of its own, stdin /dev/null (a logger: the pipe), stdout svinit's
+// (a service with a logger: the pipe), stderr svinit's.
+func (s *Supervisor) spec(v *service, path string, argv []string) reaper.Spec {
+	stdin, stdout := uintptr(0), uintptr(1)
+	if s.devnull != nil {
+		stdin = s.devnull.Fd()
+	}
+	if v.pipeIn != nil && v.parent != nil {
+		stdin = v.pipeIn.Fd()
+	}
+	if v.log != nil && v.log.pipeOut != nil {
+		stdout = v.log.pipeOut.Fd()
+	}
+	return reaper.Spec{Path: path, Argv: argv, Dir: v.dir, Files: []uintptr{stdin, stdout, 2}, Setsid: true}
+}
+
+func (s *Supervisor) armBackoff(v *service) {
+	d := v.backoff()
+	v.until = time.Now().Add(d)
+	v.timerGen++
+	gen := v.timerGen
+	v.timer = time.AfterFunc(d, func() {
+		s.post(func() {
+			if gen == v.timerGen && !v.released {
+				s.dispatch(v, event{kind: evBackoffOver})
+			}
+		})
+	})
+	svlog.Info("%s: restarting in %v", v.name, d)
+}
+
+// announce writes the state to supervise/; the first time, it also opens
+// supervise/ok so clients see a live supervisor.
+func (s *Supervisor) announce(v *service) {
+	if v.sup == nil {
+		return
+	}
+	if err := v.sup.Announce(v.status(), v.st.exiting, v.info()); err != nil {
+		if !v.st.exiting {
+			svlog.Warn("%v", err)
+		}
+		return
+	}
+	if err := v.sup.Listen(); err != nil {
+		svlog.Warn("%v", err)
+	}
+}
+
+// Stopping reports whether Shutdown was called.
+func (s *Supervisor) Stopping() bool { return s.stopping }
+
+// Done reports whether every service is released (after Shutdown).
+func (s *Supervisor) Done() bool { return len(s.services) == 0 && len(s.byProc) == 0 }
+
+// Shutdown stops every service and stops supervising: x to all.
+func (s *Supervisor) Shutdown() {
+	if s.stopping {
+		return
+	}
+	s.stopping = true
+	if s.scanner != nil {
+		s.scanner.close()
+	}
+	if s.scanCtl != nil {
+		s.scanCtl.Close()
+	}
+	for _, v := range s.services {
+		s.dispatch(v, event{kind: evExit})
+	}
+}
+
+// Rescan reads the tree again now.
+func (s *Supervisor) Rescan() { s.scan() }
+
+// StopStarting is for the end of the shutdown deadline: from now on nothing
+// is started, not even ./finish.
+func (s *Supervisor) StopStarting() { s.noStarts = true }
+
+// Pids lists the processes of the services that run now.
+func (s *Supervisor) Pids() []int {
+	var pids []int
+	for p := range s.byProc {
+		pids = append(pids, p.Pid)
+	}
+	return pids
+}
+
+func (s *Supervisor) String() string { return fmt.Sprintf("supervisor(%s)", s.root) }

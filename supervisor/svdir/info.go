@@ -1,0 +1,33 @@
+package svdir
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+)
+
+// InfoFile is svinit's own addition to supervise/: what the 20-byte status
+// cannot say (backoff, restarts, last exit, last error), for svstat --json.
+// The daemontools and runit clients never read it.
+const InfoFile = "svinit.json"
+
+// Info is the content of InfoFile.
+type Info struct {
+	State        string `json:"state"` // up, down, finish, backoff
+	Ready        bool   `json:"ready"`
+	Restarts     int    `json:"restarts"`
+	LastExit     string `json:"last_exit,omitempty"`
+	LastError    string `json:"last_error,omitempty"`
+	BackoffUntil int64  `json:"backoff_until,omitempty"` // Unix seconds of the next start
+}
+
+// ReadInfo reads dir's supervise/svinit.json; a supervisor other than svinit
+// has none, and that is not an error: ok is false.
+func ReadInfo(dir string) (Info, bool) {
+	var in Info
+	b, err := os.ReadFile(filepath.Join(dir, "supervise", InfoFile))
+	if err != nil || json.Unmarshal(b, &in) != nil {
+		return Info{}, false
+	}
+	return in, true
+}

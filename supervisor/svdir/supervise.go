@@ -1,0 +1,180 @@
+package svdir
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Supervise is the supervisor's side of one SERVICE/supervise directory: it
+// holds both locks on lock, the control FIFO (read) and, once the first
+// status is written, the ok FIFO (never read) that tells clients a supervisor
+// is alive.
+type Supervise struct {
+	Path    string   // the supervise directory (a symlink's target is created)
+	Control *os.File // the control FIFO, non-blocking: reads wait in the poller
+	lock    *os.File
+	ok      *os.File
+}
+
+// Open takes over SERVICE/supervise, creating what is missing. It fails when
+// another supervisor (svinit, supervise, runsv or s6-supervise) holds it.
+func Open(service string) (*Supervise, error) {
+	dir := filepath.Join(service, "supervise")
+	if err := makeSuperviseDir(dir); err != nil {
+		return nil, err
+	}
+	s := &Supervise{Path: dir}
+	if err := s.takeLock(); err != nil {
+		return nil, err
+	}
+	ctl, err := openFifo(filepath.Join(dir, "control"), unix.O_RDWR)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Control = ctl
+	return s, nil
+}
+
+// makeSuperviseDir creates dir with mode 0700. A symlink (the way to give a
+// read-only service directory a writable supervise/) gets its target created.
+func makeSuperviseDir(dir string) error {
+	if target, err := os.Readlink(dir); err == nil {
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dir), target)
+		}
+		dir = target
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return fmt.Errorf("unable to create %s: %s", filepath.Dir(dir), ErrStr(err))
+		}
+	}
+	err := os.Mkdir(dir, 0o700)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		hint := ""
+		if errors.Is(err, unix.EROFS) {
+			hint = " (on a read-only tree, make supervise a symlink to a writable place such as /run/svinit/NAME)"
+		}
+		return fmt.Errorf("unable to create %s: %s%s", dir, ErrStr(err), hint)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("unable to use %s: not a directory", dir)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("unable to set mode 0700 on %s: %s", dir, ErrStr(err))
+	}
+	return nil
+}
+
+// takeLock holds flock (what supervise and runsv test) and an OFD write lock
+// (what s6-supervise tests) on supervise/lock.
+func (s *Supervise) takeLock() error {
+	path := filepath.Join(s.Path, "lock")
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("unable to open %s: %s", path, ErrStr(err))
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("unable to lock %s: another supervisor runs this service", path)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("unable to lock %s: another supervisor runs this service", path)
+	}
+	s.lock = os.NewFile(uintptr(fd), path)
+	return nil
+}
+
+// openFifo makes a FIFO (mode 0600) if there is none and opens it without
+// blocking. An existing file that is not a FIFO is an error, never replaced.
+func openFifo(path string, mode int) (*os.File, error) {
+	err := unix.Mkfifo(path, 0o600)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("unable to create %s: %s", path, ErrStr(err))
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil, fmt.Errorf("unable to use %s: not a FIFO", path)
+	}
+	_ = unix.Chmod(path, 0o600)
+	fd, err := unix.Open(path, mode|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("unable to open %s: %s", path, ErrStr(err))
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// Listen opens the ok FIFO: from now on clients see a live supervisor. Call it
+// after the first Announce.
+func (s *Supervise) Listen() error {
+	if s.ok != nil {
+		return nil
+	}
+	ok, err := openFifo(filepath.Join(s.Path, "ok"), unix.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	s.ok = ok
+	return nil
+}
+
+// Announce writes status, stat and pid, each to NAME.new then renamed, and
+// svinit's own info file.
+func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
+	b := st.Encode()
+	if err := s.replace("status", b[:]); err != nil {
+		return err
+	}
+	if err := s.replace("stat", []byte(st.StatText(exiting))); err != nil {
+		return err
+	}
+	pid := ""
+	if st.Pid != 0 {
+		pid = strconv.Itoa(st.Pid) + "\n"
+	}
+	if err := s.replace("pid", []byte(pid)); err != nil {
+		return err
+	}
+	if info != nil {
+		j, _ := json.Marshal(info)
+		return s.replace(InfoFile, append(j, '\n'))
+	}
+	return nil
+}
+
+// replace writes name atomically: NAME.new, then rename. O_NOFOLLOW keeps a
+// symlink planted as NAME.new from sending the write elsewhere.
+func (s *Supervise) replace(name string, data []byte) error {
+	path := filepath.Join(s.Path, name)
+	fd, err := unix.Open(path+".new", unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("unable to write %s.new: %s", path, ErrStr(err))
+	}
+	_, werr := unix.Write(fd, data)
+	unix.Close(fd)
+	if werr != nil {
+		return fmt.Errorf("unable to write %s.new: %s", path, ErrStr(werr))
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		return fmt.Errorf("unable to rename %s.new: %s", path, ErrStr(err))
+	}
+	return nil
+}
+
+// Close stops supervising: clients get "not running" from now on.
+func (s *Supervise) Close() {
+	for _, f := range []*os.File{s.ok, s.Control, s.lock} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	s.ok, s.Control, s.lock = nil, nil, nil
+}

@@ -1,0 +1,77 @@
+package supervisor
+
+import (
+	"os"
+	"time"
+
+	"github.com/svinit/svinit/internal/svlog"
+	"github.com/svinit/svinit/supervisor/svdir"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	timeNow       = time.Now
+	openSupervise = svdir.Open
+)
+
+// scanner asks the loop to scan when the tree changes (inotify), and every
+// Rescan as a safety net.
+type scanner struct {
+	inotify *os.File
+	ticker  *time.Ticker
+	done    chan struct{}
+}
+
+func startScanner(s *Supervisor) *scanner {
+	sc := &scanner{done: make(chan struct{})}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err == nil {
+		mask := uint32(unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
+			unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR)
+		if _, werr := unix.InotifyAddWatch(fd, s.root, mask); werr != nil {
+			svlog.Warn("unable to watch %s: %v: new services are found by rescans only", s.root, werr)
+		}
+		sc.inotify = os.NewFile(uintptr(fd), "inotify")
+		go sc.readInotify(s)
+	} else {
+		svlog.Warn("inotify: %v: new services are found by rescans only", err)
+	}
+	every := s.opts.Rescan
+	if every > 0 {
+		sc.ticker = time.NewTicker(every)
+		go sc.tick(s)
+	}
+	return sc
+}
+
+func (sc *scanner) readInotify(s *Supervisor) {
+	buf := make([]byte, 4096)
+	for {
+		_, err := sc.inotify.Read(buf)
+		if err != nil {
+			return
+		}
+		s.post(s.scan)
+	}
+}
+
+func (sc *scanner) tick(s *Supervisor) {
+	for {
+		select {
+		case <-sc.ticker.C:
+			s.post(s.scan)
+		case <-sc.done:
+			return
+		}
+	}
+}
+
+func (sc *scanner) close() {
+	close(sc.done)
+	if sc.ticker != nil {
+		sc.ticker.Stop()
+	}
+	if sc.inotify != nil {
+		sc.inotify.Close()
+	}
+}
