@@ -41,7 +41,8 @@ func checkRunnable(path string) error {
 	return nil
 }
 
-// interpreter reads the #! line of a script: "" for a binary.
+// interpreter reads the #! line of a script: "" for an ELF binary. Anything
+// else is what execve refuses with ENOEXEC.
 func interpreter(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -51,8 +52,11 @@ func interpreter(path string) (string, error) {
 	buf := make([]byte, 256)
 	n, _ := f.Read(buf)
 	buf = buf[:n]
-	if !bytes.HasPrefix(buf, []byte("#!")) {
+	if bytes.HasPrefix(buf, []byte("\x7fELF")) {
 		return "", nil
+	}
+	if !bytes.HasPrefix(buf, []byte("#!")) {
+		return "", fmt.Errorf("exec format error (neither #! nor ELF)")
 	}
 	line, _, _ := bytes.Cut(buf[2:], []byte("\n"))
 	fields := strings.Fields(string(line))

@@ -3,8 +3,17 @@ package main
 // applets is the table of programs in the binary, by name.
 var applets map[string]applet
 
+// linked are the applets svinit --install makes symlinks for.
+var linked = []string{"svc", "svstat", "svok", "sv", "svscanctl"}
+
 func init() {
 	applets = map[string]applet{
-		"svinit": runInit,
+		"svinit":    runInit,
+		"svc":       runSvc,
+		"svstat":    runSvstat,
+		"svok":      runSvok,
+		"sv":        runSv,
+		"svscanctl": runSvscanctl,
+		"check":     runCheck,
 	}
 }

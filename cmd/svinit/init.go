@@ -11,6 +11,9 @@ import (
 
 // runInit is the svinit applet: PID 1 around a main command.
 func runInit(args []string) int {
+	if len(args) == 2 && args[0] == "--install" {
+		return install(args[1])
+	}
 	pid1.Sanitize()
 	cfg, err := pid1.ParseArgs(args, os.Getenv)
 	if errors.Is(err, pid1.ErrHelp) {

@@ -47,10 +47,15 @@ func ReadStatus(dir string, want20 bool) (Status, error) {
 	return Decode(b[:n])
 }
 
-// Control writes cmds to dir's supervise/control in one write, as svc does:
-// open without blocking (ENXIO: ErrNotRunning), then a blocking write.
+// Control writes cmds to dir's supervise/control in one write, as svc does.
 func Control(dir string, cmds []byte) error {
-	fd, err := unix.Open(filepath.Join(dir, "supervise/control"), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	return WriteFifo(filepath.Join(dir, "supervise/control"), cmds)
+}
+
+// WriteFifo opens a FIFO without blocking (no reader: ErrNotRunning), then
+// writes data with blocking writes.
+func WriteFifo(path string, cmds []byte) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENXIO) {
 		return ErrNotRunning
 	}

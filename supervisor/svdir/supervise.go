@@ -150,11 +150,13 @@ func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
 	return nil
 }
 
-// replace writes name atomically: NAME.new, then rename. O_NOFOLLOW keeps a
-// symlink planted as NAME.new from sending the write elsewhere.
+// replace writes name atomically: NAME.new, then rename. Whatever is at
+// NAME.new is removed first and the new file made with O_EXCL|O_NOFOLLOW, so
+// a symlink planted there never sends the write elsewhere.
 func (s *Supervise) replace(name string, data []byte) error {
 	path := filepath.Join(s.Path, name)
-	fd, err := unix.Open(path+".new", unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	_ = unix.Unlink(path + ".new")
+	fd, err := unix.Open(path+".new", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return fmt.Errorf("unable to write %s.new: %s", path, ErrStr(err))
 	}

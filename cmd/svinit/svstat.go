@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/svinit/svinit/supervisor/svdir"
+)
+
+// runSvstat is daemontools' svstat, one line per directory, always exit 0.
+// svinit's additions: a service waiting to restart shows ", backoff Ns" and
+// why it failed; --json prints one JSON object per service instead.
+func runSvstat(args []string) int {
+	asJSON := false
+	var dirs []string
+	for _, a := range args {
+		if a == "--json" {
+			asJSON = true
+			continue
+		}
+		dirs = append(dirs, a)
+	}
+	now := time.Now()
+	for _, dir := range dirs {
+		if asJSON {
+			b, _ := json.Marshal(statusJSON(dir, now))
+			fmt.Println(string(b))
+			continue
+		}
+		fmt.Println(dir + ": " + svstatLine(dir, now))
+	}
+	return 0
+}
+
+func svstatLine(dir string, now time.Time) string {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "unable to chdir: " + chdirErr(err)
+	}
+	normallyUp, err := normallyUp(dir)
+	if err != nil {
+		return "unable to stat down: " + svdir.ErrStr(err)
+	}
+	if err := svdir.Alive(dir); err != nil {
+		if errors.Is(err, svdir.ErrNotRunning) {
+			return "supervise not running"
+		}
+		return "unable to open supervise/ok: " + svdir.ErrStr(err)
+	}
+	st, err := svdir.ReadStatus(dir, false)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return "unable to open supervise/status: " + svdir.ErrStr(err)
+		}
+		return "unable to read supervise/status: " + svdir.ErrStr(err)
+	}
+	var b strings.Builder
+	if st.Pid != 0 {
+		fmt.Fprintf(&b, "up (pid %d) ", st.Pid)
+	} else {
+		b.WriteString("down ")
+	}
+	fmt.Fprintf(&b, "%d seconds", st.Age(now))
+	b.WriteString(flags(st, normallyUp))
+	if info, ok := svdir.ReadInfo(dir); ok && info.State == "backoff" {
+		fmt.Fprintf(&b, ", backoff %ds", max(info.BackoffUntil-now.Unix(), 0))
+		if info.LastError != "" {
+			b.WriteString(": " + info.LastError)
+		}
+	}
+	return b.String()
+}
+
+// flags are daemontools' status words.
+func flags(st svdir.Status, normallyUp bool) string {
+	var b strings.Builder
+	if st.Pid != 0 && !normallyUp {
+		b.WriteString(", normally down")
+	}
+	if st.Pid == 0 && normallyUp {
+		b.WriteString(", normally up")
+	}
+	if st.Pid != 0 && st.Paused {
+		b.WriteString(", paused")
+	}
+	if st.Pid == 0 && st.Want == 'u' {
+		b.WriteString(", want up")
+	}
+	if st.Pid != 0 && st.Want == 'd' {
+		b.WriteString(", want down")
+	}
+	return b.String()
+}
+
+// normallyUp: no ./down file.
+func normallyUp(dir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(dir, "down"))
+	if os.IsNotExist(err) {
+		return true, nil
+	}
+	return false, err
+}
+
+// serviceJSON is one line of svstat --json.
+type serviceJSON struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Pid       int    `json:"pid"`
+	Seconds   int64  `json:"seconds"`
+	Want      string `json:"want"`
+	Normally  string `json:"normally"`
+	Paused    bool   `json:"paused"`
+	Ready     bool   `json:"ready"`
+	Restarts  int    `json:"restarts"`
+	LastExit  string `json:"last_exit"`
+	LastError string `json:"last_error"`
+	Error     string `json:"error,omitempty"`
+}
+
+func statusJSON(dir string, now time.Time) serviceJSON {
+	out := serviceJSON{Name: dir}
+	up, err := normallyUp(dir)
+	if err == nil {
+		err = svdir.Alive(dir)
+	}
+	var st svdir.Status
+	if err == nil {
+		st, err = svdir.ReadStatus(dir, false)
+	}
+	if err != nil {
+		out.State, out.Error = "unknown", svdir.ErrStr(err)
+		if errors.Is(err, svdir.ErrNotRunning) {
+			out.Error = "supervise not running"
+		}
+		return out
+	}
+	out.Pid, out.Seconds, out.Paused = st.Pid, st.Age(now), st.Paused
+	out.State = [...]string{"down", "up", "finish"}[st.State%3]
+	out.Want = map[byte]string{'u': "up", 'd': "down"}[st.Want]
+	out.Normally = map[bool]string{true: "up", false: "down"}[up]
+	if info, ok := svdir.ReadInfo(dir); ok {
+		out.State, out.Ready, out.Restarts = info.State, info.Ready, info.Restarts
+		out.LastExit, out.LastError = info.LastExit, info.LastError
+	} else {
+		out.Ready = st.Pid != 0
+	}
+	return out
+}

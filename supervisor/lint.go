@@ -1,0 +1,61 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/svinit/svinit/supervisor/svdir"
+)
+
+// Lint checks a service tree as start-up would, without starting anything:
+// every service's run (and log/run, finish, check) must be runnable. It
+// returns one line per problem, each naming the file.
+func Lint(root string) []string {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: unable to read: %s", root, svdir.ErrStr(err))}
+	}
+	var problems []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		st, err := os.Stat(dir)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: unable to stat: %s", dir, svdir.ErrStr(err)))
+			continue
+		}
+		if !st.IsDir() {
+			continue
+		}
+		problems = append(problems, lintService(dir)...)
+		if st, err := os.Stat(filepath.Join(dir, "log")); err == nil && st.IsDir() {
+			problems = append(problems, lintService(filepath.Join(dir, "log"))...)
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+func lintService(dir string) []string {
+	var problems []string
+	if err := checkRunnable(filepath.Join(dir, "run")); err != nil {
+		problems = append(problems, err.Error())
+	}
+	for _, opt := range []string{"finish", "check"} {
+		path := filepath.Join(dir, opt)
+		if _, err := os.Lstat(path); err == nil {
+			if err := checkRunnable(path); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "supervise")); err == nil && !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
+		problems = append(problems, fmt.Sprintf("%s/supervise: not a directory or a symlink", dir))
+	}
+	return problems
+}

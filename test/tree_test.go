@@ -1,0 +1,136 @@
+package test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// files describes a service directory: path inside it → content. Scripts
+// (run, finish, check, log/run) are made executable.
+type files map[string]string
+
+// makeTree writes services under a new root and returns it.
+func makeTree(t *testing.T, services map[string]files) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, fs := range services {
+		writeService(t, filepath.Join(root, name), fs)
+	}
+	return root
+}
+
+func writeService(t *testing.T, dir string, fs files) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for path, content := range fs {
+		full := filepath.Join(dir, path)
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		mode := os.FileMode(0o644)
+		switch filepath.Base(path) {
+		case "run", "finish", "check":
+			mode = 0o755
+		}
+		require.NoError(t, os.WriteFile(full, []byte(content), mode))
+	}
+}
+
+// sh is a run script.
+func sh(body string) string { return "#!/bin/sh\n" + body + "\n" }
+
+// startTree runs svinit as PID 1 supervising root.
+func startTree(t *testing.T, root string, args ...string) *run {
+	return startNS(t, append([]string{"-s", root, "--rescan", "0"}, args...)...)
+}
+
+// tool runs a client program (a real Debian one, or "svinit APPLET") and
+// returns its stdout+stderr and exit code.
+func tool(t *testing.T, argv ...string) (string, int) {
+	t.Helper()
+	if argv[0] == "svinit" {
+		argv[0] = svinit
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err, "running %v", argv)
+	}
+	return string(out), code
+}
+
+// statusOf is svstat --json for one service.
+func statusOf(t *testing.T, dir string) serviceStatus {
+	t.Helper()
+	out, _ := tool(t, "svinit", "svstat", "--json", dir)
+	var st serviceStatus
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	return st
+}
+
+type serviceStatus struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Pid       int    `json:"pid"`
+	Seconds   int64  `json:"seconds"`
+	Want      string `json:"want"`
+	Normally  string `json:"normally"`
+	Paused    bool   `json:"paused"`
+	Ready     bool   `json:"ready"`
+	Restarts  int    `json:"restarts"`
+	LastExit  string `json:"last_exit"`
+	LastError string `json:"last_error"`
+	Error     string `json:"error"`
+}
+
+// waitState waits until the service's svstat --json satisfies ok.
+func waitState(t *testing.T, dir string, ok func(serviceStatus) bool, msg string) serviceStatus {
+	t.Helper()
+	var st serviceStatus
+	require.Eventually(t, func() bool {
+		st = statusOf(t, dir)
+		return ok(st)
+	}, 10*time.Second, 5*time.Millisecond, "%s: %s: last status %+v", dir, msg, st)
+	return st
+}
+
+func isUp(st serviceStatus) bool   { return st.State == "up" && st.Pid != 0 }
+func isDown(st serviceStatus) bool { return st.State == "down" && st.Pid == 0 }
+
+// lines reads a file as lines (missing: none).
+func lines(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// waitLines waits until path has at least n lines.
+func waitLines(t *testing.T, path string, n int) []string {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(lines(path)) >= n }, 15*time.Second, 5*time.Millisecond,
+		"%s: want %d lines, have %q", path, n, lines(path))
+	return lines(path)
+}
+
+// stamps parses lines of "WORD SECONDS.NANOS" (date +%s.%N) as times.
+func stamps(t *testing.T, ls []string) []float64 {
+	var out []float64
+	for _, l := range ls {
+		f := strings.Fields(l)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		require.NoError(t, err, l)
+		out = append(out, v)
+	}
+	return out
+}
