@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,9 @@ func (s *Supervisor) scan() {
 		}
 		delete(s.warned, name)
 		seen[name] = true
+		if time.Since(s.released[name]) < readopt {
+			continue
+		}
 		if old := s.services[name]; old != nil && old.ino != st.Ino && !old.st.exiting {
 			s.dispatch(old, event{kind: evRemoved})
 		}
@@ -198,15 +202,21 @@ func (s *Supervisor) release(v *service) {
 	s.forget(v)
 }
 
+// readopt is how long a released directory that is still there waits before
+// it is supervised again: sv shutdown polls every 420 ms and must see that
+// the supervisor went away (runsvdir takes about 1 s too).
+const readopt = 1100 * time.Millisecond
+
 // forget drops a released service; a directory still (or again) there is
-// picked up by the next scan.
+// supervised again after readopt.
 func (s *Supervisor) forget(v *service) {
 	if s.services[v.name] == v {
 		delete(s.services, v.name)
 	}
 	v.closePipe()
 	if !s.stopping {
-		s.post(s.scan)
+		s.released[v.name] = time.Now()
+		time.AfterFunc(readopt, func() { s.post(s.scan) })
 	}
 }
 

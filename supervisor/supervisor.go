@@ -32,7 +32,8 @@ type Supervisor struct {
 	services map[string]*service // main services by name
 	byProc   map[*reaper.Proc]*service
 	devnull  *os.File
-	warned   map[string]string // scan problems already reported, by name
+	warned   map[string]string    // scan problems already reported, by name
+	released map[string]time.Time // when a service stopped being supervised
 	stopping bool
 	noStarts bool // the deadline is over: start nothing, not even ./finish
 	scanner  *scanner
@@ -51,6 +52,7 @@ func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
 		services: map[string]*service{},
 		byProc:   map[*reaper.Proc]*service{},
 		warned:   map[string]string{},
+		released: map[string]time.Time{},
 	}
 }
 

@@ -1,0 +1,55 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// 1,000 services in one tree, one svinit process: all come up, and svc -h
+// to each reaches it (sleep dies of HUP and is restarted).
+func TestThousandServices(t *testing.T) {
+	services := map[string]files{}
+	var dirs []string
+	for i := 0; i < 1000; i++ {
+		name := fmt.Sprintf("s%04d", i)
+		services[name] = files{"run": sh("exec sleep 100000")}
+	}
+	root := makeTree(t, services)
+	for name := range services {
+		dirs = append(dirs, filepath.Join(root, name))
+	}
+	r := startTree(t, root)
+	all := func(ok func(serviceStatus) bool) func() bool {
+		return func() bool {
+			out, _ := tool(t, append([]string{"svinit", "svstat", "--json"}, dirs...)...)
+			n := 0
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				var st serviceStatus
+				if json.Unmarshal([]byte(l), &st) == nil && ok(st) {
+					n++
+				}
+			}
+			return n == len(dirs)
+		}
+	}
+	require.Eventually(t, all(isUp), 60*time.Second, 100*time.Millisecond, "all 1000 up")
+	kids := children(r.initPid())
+	require.Len(t, kids, 1000, "no supervisor processes: svinit's children are the 1000 services")
+	for _, k := range kids {
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(k) + "/comm")
+		require.Equal(t, "sleep\n", string(comm))
+	}
+	out, code := tool(t, append([]string{"svc", "-h"}, dirs...)...)
+	require.Equal(t, 0, code, out)
+	require.Empty(t, out)
+	require.Eventually(t, all(func(s serviceStatus) bool { return isUp(s) && s.Restarts == 1 && s.LastExit == "signal 1 (SIGHUP)" }),
+		60*time.Second, 100*time.Millisecond, "all 1000 got HUP and came back")
+}
