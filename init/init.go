@@ -47,7 +47,7 @@ func Run(cfg Config) int {
 	in.reaper = reaper.New()
 	if cfg.ServiceDir != "" {
 		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
-			Rescan: cfg.Rescan, OnShutdown: in.stop,
+			Rescan: cfg.Rescan, Grace: cfg.Grace, OnShutdown: in.stop,
 		})
 		in.sup.Start()
 	}

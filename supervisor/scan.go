@@ -45,7 +45,7 @@ func (s *Supervisor) scan() {
 			continue
 		}
 		if old := s.services[name]; old != nil && old.ino != st.Ino && !old.st.exiting {
-			s.dispatch(old, event{kind: evRemoved})
+			s.remove(old)
 		}
 		if s.services[name] == nil {
 			s.add(name, dir, st.Ino)
@@ -53,9 +53,26 @@ func (s *Supervisor) scan() {
 	}
 	for name, v := range s.services {
 		if !seen[name] && !v.st.exiting {
-			s.dispatch(v, event{kind: evRemoved})
+			s.remove(v)
 		}
 	}
+}
+
+// remove stops a service whose directory is gone: TERM now, KILL when its
+// grace is over, then it is forgotten.
+func (s *Supervisor) remove(v *service) {
+	s.dispatch(v, event{kind: evRemoved})
+	if v.released || s.opts.Grace <= 0 {
+		return
+	}
+	time.AfterFunc(s.opts.Grace, func() {
+		s.post(func() {
+			if !v.released && v.proc != nil {
+				svlog.Warn("%s: still running %v after its directory was removed: killed", v.name, s.opts.Grace)
+				_ = unix.Kill(v.proc.Pid, unix.SIGKILL)
+			}
+		})
+	})
 }
 
 func (s *Supervisor) warnOnce(key, msg string) {
@@ -111,7 +128,7 @@ func (s *Supervisor) open(v *service) bool {
 		return false
 	}
 	v.sup = sup
-	go s.readControl(v)
+	s.watchControl(v)
 	return true
 }
 
@@ -126,19 +143,34 @@ func (s *Supervisor) begin(v *service) {
 	s.dispatch(v, event{kind: evUp})
 }
 
-// readControl passes the bytes written to supervise/control to the loop.
-func (s *Supervisor) readControl(v *service) {
-	f := v.sup.Control
+// watchControl registers the service's control FIFO with the poller.
+func (s *Supervisor) watchControl(v *service) {
+	tok, err := s.poller.add(v, int(v.sup.Control.Fd()))
+	if err != nil {
+		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errText(err))
+		return
+	}
+	v.ctlToken = tok
+}
+
+// controlReady reads what was written to a service's control FIFO, applies
+// it, and asks for more.
+func (s *Supervisor) controlReady(tok uint32) {
+	v := s.poller.byTok[tok]
+	if v == nil || v.released {
+		return
+	}
+	fd := int(v.sup.Control.Fd())
 	buf := make([]byte, 512)
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			cmds := string(buf[:n])
-			s.post(func() { s.control(v, cmds) })
+	for !v.released {
+		n, err := unix.Read(fd, buf)
+		if n <= 0 || err != nil {
+			break
 		}
-		if err != nil {
-			return
-		}
+		s.control(v, string(buf[:n]))
+	}
+	if !v.released {
+		s.poller.rearm(fd, tok)
 	}
 }
 
@@ -182,6 +214,9 @@ func (s *Supervisor) release(v *service) {
 		v.timer.Stop()
 	}
 	if v.sup != nil {
+		if v.ctlToken != 0 {
+			s.poller.remove(int(v.sup.Control.Fd()), v.ctlToken)
+		}
 		v.sup.Close()
 	}
 	if v.parent != nil {

@@ -17,16 +17,16 @@ const ScanControl = ".svinit/control"
 func (s *Supervisor) openScanControl() {
 	path := filepath.Join(s.root, ScanControl)
 	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil && !os.IsExist(err) {
-		svlog.Warn("unable to create %s: %v: svscanctl will not reach svinit", filepath.Dir(path), err)
+		svlog.Warn("unable to create %s: %s: svscanctl will not reach svinit", filepath.Dir(path), errText(err))
 		return
 	}
 	if err := unix.Mkfifo(path, 0o600); err != nil && err != unix.EEXIST {
-		svlog.Warn("unable to create %s: %v: svscanctl will not reach svinit", path, err)
+		svlog.Warn("unable to create %s: %s: svscanctl will not reach svinit", path, errText(err))
 		return
 	}
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		svlog.Warn("unable to open %s: %v: svscanctl will not reach svinit", path, err)
+		svlog.Warn("unable to open %s: %s: svscanctl will not reach svinit", path, errText(err))
 		return
 	}
 	s.scanCtl = os.NewFile(uintptr(fd), path)

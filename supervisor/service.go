@@ -15,6 +15,7 @@ type service struct {
 	dir        string // absolute path of the service directory
 	ino        uint64 // identity: a directory replaced under the same name is new
 	sup        *svdir.Supervise
+	ctlToken   uint32 // the control FIFO's registration with the poller
 	st         state
 	proc       *reaper.Proc // ./run or ./finish while one runs
 	when       time.Time    // runit's status stamp: start of ./run, or became down

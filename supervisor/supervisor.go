@@ -18,6 +18,7 @@ const quickExit = time.Second
 // Options configure a Supervisor.
 type Options struct {
 	Rescan     time.Duration // safety-net rescan of the tree besides inotify; 0: never
+	Grace      time.Duration // TERM → KILL for a service whose directory was removed
 	OnShutdown func()        // svscanctl -t asked for the whole tree to stop
 }
 
@@ -38,6 +39,7 @@ type Supervisor struct {
 	noStarts bool // the deadline is over: start nothing, not even ./finish
 	scanner  *scanner
 	scanCtl  *os.File
+	poller   *poller
 }
 
 // New makes a Supervisor for the tree at root; Start begins the work.
@@ -68,6 +70,10 @@ func (s *Supervisor) Start() {
 		svlog.Warn("unable to open %s: %v: services get a closed stdin", os.DevNull, err)
 	}
 	s.devnull = devnull
+	s.poller, err = newPoller(func(tok uint32) { s.post(func() { s.controlReady(tok) }) })
+	if err != nil {
+		svlog.Fatal("epoll: %v: services cannot be controlled", err)
+	}
 	s.scanner = startScanner(s)
 	s.openScanControl()
 	s.scan()

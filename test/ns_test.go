@@ -146,3 +146,5 @@ func zombieChildren(pid int) int {
 	}
 	return n
 }
+
+func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }

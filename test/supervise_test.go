@@ -34,7 +34,7 @@ func TestRestartAndBackoff(t *testing.T) {
 	starts := stamps(t, waitLines(t, filepath.Join(out, "crashy"), 4))
 	for i, want := range []float64{1, 2, 4} {
 		gap := starts[i+1] - starts[i]
-		require.InDelta(t, want, gap, 0.4, "gap %d between starts: %v", i, starts)
+		require.InDelta(t, want, gap, 0.5, "gap %d between starts: %v", i, starts)
 	}
 	st := statusOf(t, filepath.Join(root, "crashy"))
 	require.Equal(t, "exit 3", st.LastExit)
@@ -262,6 +262,38 @@ func TestBrokenRunScripts(t *testing.T) {
 	clean, code := tool(t, "svinit", "check", makeTree(t, map[string]files{"good": {"run": sh("true")}}))
 	require.Equal(t, 0, code, clean)
 	require.Empty(t, clean)
+}
+
+// A removed service that ignores TERM is killed when the grace is over.
+func TestRemovedServiceKilledAfterGrace(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "events")
+	root := makeTree(t, map[string]files{"stubborn": {"run": sh(
+		"trap 'echo TERM >> " + out + "' TERM; echo up >> " + out + "; while :; do sleep 0.05; done")}})
+	r := startTree(t, root, "--grace", "1s")
+	waitLines(t, out, 1)
+	began := time.Now()
+	require.NoError(t, os.Rename(filepath.Join(root, "stubborn"), filepath.Join(t.TempDir(), "gone")))
+	require.Equal(t, []string{"up", "TERM"}, waitLines(t, out, 2))
+	require.Eventually(t, func() bool {
+		return strings.Contains(r.stderr.String(), "stubborn: still running 1s after its directory was removed: killed")
+	}, 5*time.Second, 10*time.Millisecond)
+	require.InDelta(t, 1.0, time.Since(began).Seconds(), 0.5)
+}
+
+// A read-only service tree: supervise is a symlink to a writable place,
+// whose target svinit creates.
+func TestReadOnlyTree(t *testing.T) {
+	run := t.TempDir()
+	root := makeTree(t, map[string]files{"web": {"run": sh("exec sleep 1000")}})
+	require.NoError(t, os.Symlink(filepath.Join(run, "svinit/web"), filepath.Join(root, "web/supervise")))
+	script := "mount --bind " + root + " " + root + " && mount -o remount,bind,ro " + root + " && exec " + svinit + " -s " + root
+	r := start(t, execCommand("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--mount", "--propagation", "private", "sh", "-c", script))
+	waitState(t, filepath.Join(root, "web"), isUp, "up on a read-only tree")
+	_, err := os.Stat(filepath.Join(run, "svinit/web/status"))
+	require.NoError(t, err)
+	require.Contains(t, r.stderr.String(), "unable to create "+root+"/.svinit: read-only file system")
+	out, _ := tool(t, "sv", "status", filepath.Join(root, "web"))
+	require.Equal(t, "run: ROOT/web: (pid P) Ns\n", normalise(out, root))
 }
 
 // SIGTERM to svinit with services only: every service is stopped and svinit

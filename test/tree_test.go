@@ -99,7 +99,7 @@ func waitState(t *testing.T, dir string, ok func(serviceStatus) bool, msg string
 	require.Eventually(t, func() bool {
 		st = statusOf(t, dir)
 		return ok(st)
-	}, 10*time.Second, 5*time.Millisecond, "%s: %s: last status %+v", dir, msg, st)
+	}, 10*time.Second, 20*time.Millisecond, "%s: %s: last status %+v", dir, msg, st)
 	return st
 }
 

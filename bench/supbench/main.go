@@ -1,0 +1,403 @@
+// Command supbench measures svinit's supervision side by side with Debian's
+// daemontools (svscan/supervise), runit (runsvdir/runsv) and s6
+// (s6-svscan/s6-supervise), each as PID 1 of its own PID namespace, over the
+// same service: bench/svcbin, a static C program that timestamps its start,
+// SIGHUP and SIGTERM in ./events (CLOCK_MONOTONIC).
+//
+// Run as root: go run ./bench/supbench -svinit PATH -svcbin PATH
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// supervisor is one system under test.
+type supervisor struct {
+	name  string
+	start func(root string) []string // argv of PID 1
+	procs []string                   // comm names of its own processes
+	hup   func(dir string) []string  // the control CLI that sends SIGHUP
+}
+
+var (
+	svinitPath = flag.String("svinit", "svinit", "svinit binary")
+	svcbinPath = flag.String("svcbin", "svcbin", "the static service program")
+	idle       = flag.Duration("idle", 60*time.Second, "idle CPU measurement period")
+	samples    = flag.Int("samples", 10, "restart latency samples")
+	ctlSamples = flag.Int("ctl", 30, "control latency samples")
+	memOnly    = flag.Bool("mem-only", false, "measure memory only")
+)
+
+func supervisors() []supervisor {
+	svcLink := filepath.Join(filepath.Dir(*svinitPath), "bin/svc")
+	return []supervisor{
+		{"svinit", func(r string) []string { return []string{*svinitPath, "-s", r} }, []string{"svinit"},
+			func(d string) []string { return []string{svcLink, "-h", d} }},
+		{"daemontools", func(r string) []string { return []string{"/usr/bin/svscan", r} }, []string{"svscan", "supervise"},
+			func(d string) []string { return []string{"/usr/bin/svc", "-h", d} }},
+		{"runit", func(r string) []string { return []string{"/usr/bin/runsvdir", r} }, []string{"runsvdir", "runsv"},
+			func(d string) []string { return []string{"/usr/bin/sv", "hup", d} }},
+		{"s6", func(r string) []string { return []string{"/usr/bin/s6-svscan", "-c", "4096", r} }, []string{"s6-svscan", "s6-supervise"},
+			func(d string) []string { return []string{"/usr/bin/s6-svc", "-h", d} }},
+	}
+}
+
+func main() {
+	flag.Parse()
+	abs, _ := filepath.Abs(*svinitPath)
+	*svinitPath = abs
+	sups := supervisors()
+	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernel())
+	rows := []string{
+		"Memory Pss, 10 services (KiB, all supervisor processes)",
+		"Memory Pss, 100 services (KiB)",
+		"Memory Pss, 1000 services (KiB)",
+		"Supervisor processes at 1000 services",
+		"Start-up, 100 services: launch → last service started (ms)",
+		"Start-up, 1000 services: launch → last service started (ms)",
+		"Restart after kill -9 (uptime > 1.5 s): kill → next start, median [min–max] (ms)",
+		"Control: spawn of CLI → HUP handler runs, median [min–max] (ms)",
+		fmt.Sprintf("Idle CPU, 100 services, per %v (ms CPU, all supervisor processes)", *idle),
+		"Shutdown by kill -TERM of PID 1 (docker stop), 100 services → PID 1 gone (ms)",
+		"  services that got SIGTERM (of 100)",
+	}
+	cells := make([][]string, len(rows))
+	for _, s := range sups {
+		col := measure(s)
+		for i := range rows {
+			cells[i] = append(cells[i], col[i])
+		}
+	}
+	fmt.Print("| metric |")
+	for _, s := range sups {
+		fmt.Printf(" %s |", s.name)
+	}
+	fmt.Print("\n|---|")
+	for range sups {
+		fmt.Print("---|")
+	}
+	fmt.Println()
+	for i, r := range rows {
+		fmt.Printf("| %s | %s |\n", r, strings.Join(cells[i], " | "))
+	}
+}
+
+func measure(s supervisor) []string {
+	var col []string
+	for _, n := range []int{10, 100, 1000} {
+		t := launch(s, n)
+		t.waitStarted(n)
+		time.Sleep(time.Second)
+		pss, procs := t.supervisorMemory(s)
+		col = append(col, strconv.Itoa(pss))
+		if n == 1000 {
+			col = append(col, procs)
+		}
+		t.stop()
+	}
+	if *memOnly {
+		return append(col, make([]string, 7)...)
+	}
+	for _, n := range []int{100, 1000} {
+		t := launch(s, n)
+		last := t.waitStarted(n)
+		col = append(col, fmt.Sprintf("%.0f", float64(last-t.launched)/1e6))
+		t.stop()
+	}
+	col = append(col, restartLatency(s), controlLatency(s), idleCPU(s))
+	col = append(col, shutdown(s)...)
+	return col
+}
+
+// tree is one running supervisor over n services.
+type tree struct {
+	root     string
+	cmd      *exec.Cmd
+	launched int64
+}
+
+func launch(s supervisor, n int) *tree {
+	root, _ := os.MkdirTemp("", "supbench-")
+	for i := 0; i < n; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("s%04d", i))
+		must(os.Mkdir(dir, 0o755))
+		must(os.Symlink(*svcbinPath, filepath.Join(dir, "run")))
+	}
+	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, s.start(root)...)
+	t := &tree{root: root, cmd: exec.Command("unshare", argv...)}
+	t.launched = mono()
+	must(t.cmd.Start())
+	return t
+}
+
+func (t *tree) dirs() []string {
+	ents, _ := os.ReadDir(t.root)
+	var out []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, filepath.Join(t.root, e.Name()))
+		}
+	}
+	return out
+}
+
+// events reads a service's ./events: kind → timestamps.
+func events(dir string) map[string][]int64 {
+	out := map[string][]int64{}
+	f, err := os.Open(filepath.Join(dir, "events"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) == 3 {
+			ns, _ := strconv.ParseInt(fs[2], 10, 64)
+			out[fs[0]] = append(out[fs[0]], ns)
+		}
+	}
+	return out
+}
+
+// waitStarted waits until every service started once; it returns the last
+// start stamp.
+func (t *tree) waitStarted(n int) int64 {
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		var last int64
+		done := 0
+		for _, d := range t.dirs() {
+			if st := events(d)["start"]; len(st) > 0 {
+				done++
+				last = max(last, st[0])
+			}
+		}
+		if done == n {
+			return last
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	panic("services did not all start in 120 s")
+}
+
+// members are the processes of the namespace: unshare's descendants.
+func (t *tree) members() []int {
+	var out []int
+	queue := []int{t.cmd.Process.Pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		kids := childrenOf(p)
+		out = append(out, kids...)
+		queue = append(queue, kids...)
+	}
+	return out
+}
+
+func (t *tree) supervisorPids(s supervisor) []int {
+	var out []int
+	for _, p := range t.members() {
+		for _, c := range s.procs {
+			if comm(p) == c {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (t *tree) supervisorMemory(s supervisor) (int, string) {
+	total := 0
+	counts := map[string]int{}
+	for _, p := range t.supervisorPids(s) {
+		total += kib(fmt.Sprintf("/proc/%d/smaps_rollup", p), "Pss:")
+		counts[comm(p)]++
+	}
+	var parts []string
+	for _, c := range s.procs {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[c], c))
+	}
+	return total, strings.Join(parts, ", ")
+}
+
+func (t *tree) stop() {
+	_ = t.cmd.Process.Kill()
+	_ = t.cmd.Wait()
+	os.RemoveAll(t.root)
+}
+
+func restartLatency(s supervisor) string {
+	t := launch(s, 1)
+	defer t.stop()
+	dir := t.dirs()[0]
+	t.waitStarted(1)
+	var lat []float64
+	for i := 0; i < *samples; i++ {
+		time.Sleep(1600 * time.Millisecond)
+		before := len(events(dir)["start"])
+		pid := t.servicePid()
+		t0 := mono()
+		must(unix.Kill(pid, unix.SIGKILL))
+		st := waitEvent(dir, "start", before+1)
+		lat = append(lat, float64(st-t0)/1e6)
+	}
+	return spread(lat)
+}
+
+// servicePid is the host pid of the service (its comm is "run").
+func (t *tree) servicePid() int {
+	for _, p := range t.members() {
+		if comm(p) == "run" {
+			return p
+		}
+	}
+	panic("no service process")
+}
+
+func waitEvent(dir, kind string, n int) int64 {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ev := events(dir)[kind]; len(ev) >= n {
+			return ev[n-1]
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	panic(kind + " event did not come")
+}
+
+func controlLatency(s supervisor) string {
+	t := launch(s, 1)
+	defer t.stop()
+	dir := t.dirs()[0]
+	t.waitStarted(1)
+	time.Sleep(1500 * time.Millisecond)
+	var lat []float64
+	for i := 0; i < *ctlSamples; i++ {
+		argv := s.hup(dir)
+		t0 := mono()
+		must(exec.Command(argv[0], argv[1:]...).Run())
+		ev := waitEvent(dir, "hup", i+1)
+		lat = append(lat, float64(ev-t0)/1e6)
+		time.Sleep(20 * time.Millisecond)
+	}
+	return spread(lat)
+}
+
+func idleCPU(s supervisor) string {
+	t := launch(s, 100)
+	defer t.stop()
+	t.waitStarted(100)
+	time.Sleep(2 * time.Second)
+	pids := t.supervisorPids(s)
+	before := cpuNS(pids)
+	time.Sleep(*idle)
+	return fmt.Sprintf("%.2f", float64(cpuNS(pids)-before)/1e6)
+}
+
+// cpuNS sums the time on CPU of every thread of pids (schedstat).
+func cpuNS(pids []int) int64 {
+	var total int64
+	for _, p := range pids {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
+		for _, tk := range tasks {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", p, tk.Name()))
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+func shutdown(s supervisor) []string {
+	t := launch(s, 100)
+	defer os.RemoveAll(t.root)
+	t.waitStarted(100)
+	time.Sleep(500 * time.Millisecond)
+	pid1 := childrenOf(t.cmd.Process.Pid)[0]
+	done := make(chan struct{})
+	go func() { _ = t.cmd.Wait(); close(done) }()
+	t0 := time.Now()
+	must(unix.Kill(pid1, unix.SIGTERM))
+	res := "never (still running 5 s later)"
+	select {
+	case <-done:
+		res = fmt.Sprintf("%.1f", float64(time.Since(t0).Microseconds())/1000)
+	case <-time.After(5 * time.Second):
+		_ = t.cmd.Process.Kill()
+		<-done
+	}
+	termed := 0
+	for _, d := range t.dirs() {
+		if len(events(d)["term"]) > 0 {
+			termed++
+		}
+	}
+	return []string{res, strconv.Itoa(termed)}
+}
+
+func spread(v []float64) string {
+	sort.Float64s(v)
+	return fmt.Sprintf("%.2f [%.2f–%.2f]", v[len(v)/2], v[0], v[len(v)-1])
+}
+
+func childrenOf(pid int) []int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(f)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
+
+func kib(path, key string) int {
+	b, _ := os.ReadFile(path)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key) {
+			n, _ := strconv.Atoi(strings.Fields(l)[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func mono() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+func kernel() string {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
