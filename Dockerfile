@@ -2,7 +2,8 @@
 #
 #   docker build -t svinit .
 #   # in your own image:
-#   COPY --from=svinit /sbin/ /sbin/
+#   COPY --from=svinit /sbin/ /sbin/           # svinit and its svc, svstat, svok, sv, svscanctl links
+#   COPY service/ /service/
 #   ENTRYPOINT ["/sbin/svinit"]
 #
 # GO_IMAGE lets a machine without a registry build from a local Go image.
@@ -12,7 +13,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/sbin/svinit ./cmd/svinit
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/sbin/svinit ./cmd/svinit \
+ && /out/sbin/svinit --install /out/sbin
 
 FROM scratch
 COPY --from=build /out/sbin/ /sbin/

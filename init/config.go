@@ -18,7 +18,17 @@ type Config struct {
 	Grace      time.Duration // --grace: TERM → KILL for what is left
 	ServiceDir string        // -s DIR; /service when there is no main command
 	Rescan     time.Duration // --rescan: safety-net rescan of the service tree
+	Drain      time.Duration // --drain: on TERM, keep everything up this long first
+	ReadyWait  time.Duration // --ready-timeout: the main command waits this long for the services
+	HTTP       string        // --http ADDR: /livez, /readyz, /metrics
 }
+
+// DefaultReadyWait is how long the main command waits for the services.
+const DefaultReadyWait = time.Minute
+
+// ReadyTimeoutCode is svinit's exit code when the services were not ready
+// in time for the main command.
+const ReadyTimeoutCode = 124
 
 // DefaultServiceDir is the tree supervised when svinit has no main command.
 const DefaultServiceDir = "/service"
@@ -26,8 +36,10 @@ const DefaultServiceDir = "/service"
 // DefaultRescan is how often the service tree is read again besides inotify.
 const DefaultRescan = time.Minute
 
-// DefaultGrace is the grace period when neither --grace nor SVINIT_GRACE says.
-const DefaultGrace = 5 * time.Second
+// DefaultGrace is the shutdown deadline when neither --grace nor
+// SVINIT_GRACE says: Docker's 10 s minus a margin, so that svinit is gone
+// (deadline + at most 1 s) before Docker's SIGKILL.
+const DefaultGrace = 8 * time.Second
 
 // ErrHelp is returned by ParseArgs for -h / --help.
 var ErrHelp = flag.ErrHelp
@@ -38,25 +50,30 @@ const Usage = `usage: svinit [options] [-s DIR] [--] [CMD [ARG...]]
 Without CMD, svinit supervises the service directories in DIR (default /service).
 
 options:
-  -g           forward signals to CMD's whole process group
-  -e CODE      report CMD's exit code CODE as 0 (repeatable)
-  --grace DUR  after CMD exits: TERM what is left, KILL it after DUR
-               (env SVINIT_GRACE; default 5s; "5s", "500ms" or seconds)
-  -s DIR       supervise the service directories in DIR
-               (env SVINIT_SERVICE_DIR; default /service without CMD)
-  --rescan DUR read DIR again every DUR besides inotify (default 1m; 0: never)
+  -g                forward signals to CMD's whole process group
+  -e CODE           report CMD's exit code CODE as 0 (repeatable)
+  -s DIR            supervise the service directories in DIR
+                    (env SVINIT_SERVICE_DIR; default /service without CMD)
+  --grace DUR       the shutdown deadline: TERM, and KILL what is left after DUR
+                    (env SVINIT_GRACE; default 8s; "8s", "500ms" or seconds)
+  --drain DUR       on SIGTERM, keep everything up DUR first (env SVINIT_DRAIN)
+  --ready-timeout DUR  CMD waits DUR at most for the services (default 1m)
+  --http ADDR       serve /livez, /readyz and /metrics on ADDR (off by default)
+  --rescan DUR      read DIR again every DUR besides inotify (default 1m; 0: never)
 `
 
 // ParseArgs reads svinit's options; the main command follows "--" or the
 // first argument that is not an option. env is looked up for SVINIT_GRACE.
 func ParseArgs(args []string, getenv func(string) string) (Config, error) {
-	cfg := Config{ZeroCodes: map[int]bool{}, Grace: DefaultGrace, Rescan: DefaultRescan}
-	if v := getenv("SVINIT_GRACE"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil {
-			return cfg, fmt.Errorf("SVINIT_GRACE: %w", err)
+	cfg := Config{ZeroCodes: map[int]bool{}, Grace: DefaultGrace, Rescan: DefaultRescan, ReadyWait: DefaultReadyWait}
+	for name, dst := range map[string]*time.Duration{"SVINIT_GRACE": &cfg.Grace, "SVINIT_DRAIN": &cfg.Drain} {
+		if v := getenv(name); v != "" {
+			d, err := parseDuration(v)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = d
 		}
-		cfg.Grace = d
 	}
 	cfg.ServiceDir = getenv("SVINIT_SERVICE_DIR")
 	fs := flag.NewFlagSet("svinit", flag.ContinueOnError)
@@ -70,17 +87,12 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		cfg.ZeroCodes[n] = true
 		return nil
 	})
-	fs.Func("grace", "", func(v string) error {
-		d, err := parseDuration(v)
-		cfg.Grace = d
-		return err
-	})
+	durationFlag(fs, "grace", &cfg.Grace)
+	durationFlag(fs, "drain", &cfg.Drain)
+	durationFlag(fs, "ready-timeout", &cfg.ReadyWait)
+	fs.StringVar(&cfg.HTTP, "http", "", "")
 	fs.StringVar(&cfg.ServiceDir, "s", cfg.ServiceDir, "")
-	fs.Func("rescan", "", func(v string) error {
-		d, err := parseDuration(v)
-		cfg.Rescan = d
-		return err
-	})
+	durationFlag(fs, "rescan", &cfg.Rescan)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, ErrHelp
@@ -92,6 +104,14 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		cfg.ServiceDir = DefaultServiceDir
 	}
 	return cfg, nil
+}
+
+func durationFlag(fs *flag.FlagSet, name string, dst *time.Duration) {
+	fs.Func(name, "", func(v string) error {
+		d, err := parseDuration(v)
+		*dst = d
+		return err
+	})
 }
 
 // parseDuration accepts a Go duration ("5s", "1m30s", "250ms") or a number

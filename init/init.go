@@ -3,6 +3,7 @@ package pid1
 import (
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/svinit/svinit/internal/svlog"
@@ -11,9 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// killRetry is how often, once the grace period is over, svinit looks again
-// for processes of its tree that are still alive (a process may fork while
-// it is being killed).
+// killRetry is how often, once the deadline is over, svinit looks again for
+// processes of its tree that are still alive (a process may fork while it
+// is being killed).
 const killRetry = 100 * time.Millisecond
 
 // phase is where PID 1 is in its life.
@@ -21,49 +22,89 @@ type phase int
 
 const (
 	running  phase = iota // the main command and the services run
-	draining              // stopping: TERM sent, the grace period runs
-	killing               // the grace period is over: KILL what is left
+	draining              // SIGTERM came: everything stays up for --drain
+	stopping              // stop signals sent; the deadline runs
+	killing               // the deadline is over: KILL what is left
 )
 
 // initProc is PID 1's state. One goroutine, the loop, owns all of it.
 type initProc struct {
-	cfg    Config
-	sigs   chan os.Signal
-	reaper *reaper.Reaper
-	sup    *supervisor.Supervisor // nil without a service tree
-	phase  phase
-	main   *reaper.Proc // the main command while it runs; nil without one
-	code   int          // the exit code: the main command's, once it exited
-	grace  *time.Timer
-	retry  *time.Ticker
+	cfg       Config
+	sigs      chan os.Signal
+	reaper    *reaper.Reaper
+	sup       *supervisor.Supervisor // nil without a service tree
+	phase     phase
+	main      *reaper.Proc // the main command while it runs
+	pending   bool         // the main command waits for the services to be ready
+	code      int          // the exit code
+	codeFixed bool         // an essential service or a timeout chose the code
+	stopSig   unix.Signal  // the signal that began the shutdown
+	stopAt    time.Time    // when the shutdown began
+	queries   chan func()  // the HTTP server's questions, answered by the loop
+	timers    timers
+}
+
+// timers are the loop's own deadlines (nil channels while unset).
+type timers struct {
+	ready    *time.Timer  // --ready-timeout for the main command
+	drain    *time.Timer  // --drain
+	deadline *time.Timer  // --grace, from the start of the shutdown
+	hardStop *time.Timer  // deadline + 1 s: exit whatever is left
+	retry    *time.Ticker // KILL again what is still there
 }
 
 // Run is svinit as PID 1 (or a subreaper): it supervises the service tree,
 // runs the main command, and returns the exit code svinit must exit with;
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
-	in := &initProc{cfg: cfg, sigs: notifyAll()}
+	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16)}
 	becomeReaper()
 	in.reaper = reaper.New()
+	if cfg.HTTP != "" {
+		if err := in.serveHTTP(cfg.HTTP); err != nil {
+			svlog.Warn("unable to serve HTTP on %s: %v", cfg.HTTP, err)
+		}
+	}
 	if cfg.ServiceDir != "" {
 		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
-			Rescan: cfg.Rescan, Grace: cfg.Grace, OnShutdown: in.stop,
+			Rescan: cfg.Rescan, Grace: cfg.Grace,
+			OnShutdown: func() { in.beginStop(unix.SIGTERM) }, OnReadiness: in.maybeStartMain,
+			OnEssential: in.essentialGaveUp,
 		})
-		in.sup.Start()
 	}
 	if len(cfg.Argv) > 0 {
-		p, err := in.reaper.Start(mainSpec(cfg.Argv))
-		if err != nil {
-			svlog.Fatal("%v", err)
-			in.code = startErrorCode(err)
-			if in.sup == nil {
-				return in.code
-			}
-			in.stop()
+		in.pending = true
+		if in.sup != nil {
+			in.timers.ready = time.NewTimer(cfg.ReadyWait)
 		}
-		in.main = p
+	}
+	if in.sup != nil {
+		in.sup.Start()
+	}
+	in.maybeStartMain()
+	if in.finished() {
+		return in.code
 	}
 	return in.loop()
+}
+
+// maybeStartMain starts the main command once every service wanted up is
+// up and ready (at once without services).
+func (in *initProc) maybeStartMain() {
+	if !in.pending || in.phase != running || (in.sup != nil && len(in.sup.NotReady()) > 0) {
+		return
+	}
+	in.pending = false
+	stopTimer(in.timers.ready)
+	in.timers.ready = nil
+	p, err := in.reaper.Start(mainSpec(in.cfg.Argv))
+	if err != nil {
+		svlog.Fatal("%v", err)
+		in.setCode(startErrorCode(err))
+		in.stop()
+		return
+	}
+	in.main = p
 }
 
 func startErrorCode(err error) int {
@@ -97,13 +138,23 @@ func (in *initProc) loop() int {
 			}
 		case f := <-in.supEvents():
 			f()
-		case <-timerC(in.grace):
+		case f := <-in.queries:
+			f()
+		case <-timerC(in.timers.ready):
+			in.readyTimeout()
+		case <-timerC(in.timers.drain):
+			in.timers.drain = nil
+			in.sendStop()
+		case <-timerC(in.timers.deadline):
 			in.startKilling()
-		case <-tickerC(in.retry):
+		case <-timerC(in.timers.hardStop):
+			svlog.Warn("processes of svinit's tree are still there 1s after the deadline (uninterruptible?): exiting anyway")
+			return in.code
+		case <-tickerC(in.timers.retry):
 			signalTree(unix.SIGKILL, nil)
 		}
 		if in.finished() {
-			return in.cfg.ExitCode(in.code)
+			return in.code
 		}
 	}
 }
@@ -115,27 +166,21 @@ func (in *initProc) supEvents() <-chan func() {
 	return in.sup.Events()
 }
 
-// finished: stopping, every service released, and no process left.
+// finished: stopping, the main command gone, every service released, and no
+// process left.
 func (in *initProc) finished() bool {
-	return in.phase != running && (in.sup == nil || in.sup.Done()) && in.reaper.Empty()
+	return in.phase >= stopping && in.main == nil && (in.sup == nil || in.sup.Done()) && in.reaper.Empty()
 }
 
-// onSignal passes a signal on to the main command. Without one, TERM and
-// INT stop everything and HUP rescans the service tree.
+// onSignal: TERM and INT begin the shutdown; while the main command runs the
+// others are passed on to it; without one, HUP rescans the service tree.
 func (in *initProc) onSignal(sig unix.Signal) {
-	if in.phase != running {
-		return
-	}
-	if in.main != nil {
-		if Forwardable(sig) {
-			in.forward(sig)
-		}
-		return
-	}
-	switch sig {
-	case unix.SIGTERM, unix.SIGINT:
-		in.stop()
-	case unix.SIGHUP:
+	switch {
+	case (sig == unix.SIGTERM || sig == unix.SIGINT) && in.phase == running:
+		in.beginStop(sig)
+	case in.main != nil && in.phase <= stopping && Forwardable(sig):
+		in.forward(sig)
+	case sig == unix.SIGHUP && in.sup != nil && in.phase == running:
 		in.sup.Rescan()
 	}
 }
@@ -153,7 +198,7 @@ func (in *initProc) forward(sig unix.Signal) {
 func (in *initProc) onExit(e reaper.Exit) {
 	if in.main != nil && e.Proc == in.main {
 		in.main = nil
-		in.code = e.Code()
+		in.setCode(e.Code())
 		in.stop()
 		return
 	}
@@ -162,32 +207,104 @@ func (in *initProc) onExit(e reaper.Exit) {
 	}
 }
 
-// stop begins the end: the services are stopped, the rest of svinit's tree
-// gets TERM, and the grace period starts.
-func (in *initProc) stop() {
+func (in *initProc) setCode(code int) {
+	if !in.codeFixed {
+		in.code = in.cfg.ExitCode(code)
+	}
+}
+
+// beginStop is SIGTERM or SIGINT (or svscanctl -t): the deadline starts
+// now; after --drain, the stop signals go out.
+func (in *initProc) beginStop(sig unix.Signal) {
 	if in.phase != running {
 		return
 	}
-	in.phase = draining
+	in.stopSig = sig
+	in.startDeadline()
+	in.pending = false
+	if in.cfg.Drain > 0 {
+		in.phase = draining
+		in.timers.drain = time.NewTimer(in.cfg.Drain)
+		return
+	}
+	in.sendStop()
+}
+
+// sendStop passes the stop signal to the main command, which decides (the
+// services stop when it exits); without one, everything stops now.
+func (in *initProc) sendStop() {
+	if in.main != nil {
+		in.phase = stopping
+		in.forward(in.stopSig)
+		return
+	}
+	in.stop()
+}
+
+// stop stops the services in reverse dependency order, TERMs the rest of
+// svinit's tree, and starts the deadline if it has not started yet.
+func (in *initProc) stop() {
+	if in.phase == killing {
+		return
+	}
+	in.phase = stopping
+	in.pending = false
+	in.startDeadline()
 	var spare []int
 	if in.sup != nil {
 		in.sup.Shutdown()
 		spare = in.sup.Pids()
 	}
 	signalTree(unix.SIGTERM, spare)
-	in.grace = time.NewTimer(in.cfg.Grace)
+}
+
+func (in *initProc) startDeadline() {
+	if in.timers.deadline == nil {
+		in.stopAt = time.Now()
+		in.timers.deadline = time.NewTimer(in.cfg.Grace)
+	}
 }
 
 func (in *initProc) startKilling() {
 	in.phase = killing
-	in.grace = nil
+	in.timers.deadline = nil
 	if in.sup != nil {
 		in.sup.StopStarting()
 	}
 	if n := signalTree(unix.SIGKILL, nil); n > 0 {
-		svlog.Warn("grace period of %v is over: killed %d remaining processes", in.cfg.Grace, n)
+		svlog.Warn("shutdown deadline of %v is over: killed %d remaining processes", in.cfg.Grace, n)
 	}
-	in.retry = time.NewTicker(killRetry)
+	in.timers.retry = time.NewTicker(killRetry)
+	in.timers.hardStop = time.NewTimer(time.Second)
+}
+
+// readyTimeout: the services were not ready in time for the main command.
+func (in *initProc) readyTimeout() {
+	in.timers.ready = nil
+	if !in.pending {
+		return
+	}
+	svlog.Fatal("services not ready after %v, not starting %s: %s", in.cfg.ReadyWait, in.cfg.Argv[0],
+		strings.Join(in.sup.NotReady(), ", "))
+	in.code, in.codeFixed = ReadyTimeoutCode, true
+	in.stop()
+}
+
+// essentialGaveUp: an essential service will not run again; everything
+// stops and svinit exits with that service's code.
+func (in *initProc) essentialGaveUp(name string, code int) {
+	if in.phase != running {
+		return
+	}
+	svlog.Fatal("essential service %s gave up (exit code %d): stopping everything", name, code)
+	in.code, in.codeFixed = code, true
+	in.stop()
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
 }
 
 func timerC(t *time.Timer) <-chan time.Time {

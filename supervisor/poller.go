@@ -6,16 +6,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// poller watches every service's control FIFO with one epoll set and one
-// goroutine, instead of a goroutine per service (a few KiB each). The
-// goroutine only reports which FIFO is readable; the loop reads it and
-// re-arms it (EPOLLONESHOT), so an fd closed and reused meanwhile is never
-// read on behalf of the wrong service.
+// poller watches many fds (every control FIFO, every readiness pipe) with
+// one epoll set and one goroutine, instead of a goroutine per fd (a few KiB
+// each). The goroutine only reports which fd is readable; the loop reads it
+// and re-arms it (EPOLLONESHOT), so an fd closed and reused meanwhile is
+// never read on behalf of the wrong owner.
 type poller struct {
 	epfd  int
-	next  uint32              // token of the next registration
-	ready func(token uint32)  // posts to the loop
-	byTok map[uint32]*service // owned by the loop
+	next  uint32            // token of the next registration
+	ready func(tok uint32)  // posts to the loop
+	byTok map[uint32]func() // owned by the loop: what to do when readable
 }
 
 func newPoller(ready func(uint32)) (*poller, error) {
@@ -23,21 +23,29 @@ func newPoller(ready func(uint32)) (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{epfd: fd, ready: ready, byTok: map[uint32]*service{}}
+	p := &poller{epfd: fd, ready: ready, byTok: map[uint32]func(){}}
 	go p.wait()
 	return p, nil
 }
 
-// add watches v's control FIFO; it returns the token to re-arm it with.
-func (p *poller) add(v *service, fd int) (uint32, error) {
+// add watches fd; onReady runs on the loop when it is readable, and must
+// re-arm or remove it.
+func (p *poller) add(fd int, onReady func()) (uint32, error) {
 	p.next++
 	tok := p.next
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(tok)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return 0, err
 	}
-	p.byTok[tok] = v
+	p.byTok[tok] = onReady
 	return tok, nil
+}
+
+// fire runs the callback of a readable fd (on the loop).
+func (p *poller) fire(tok uint32) {
+	if f := p.byTok[tok]; f != nil {
+		f()
+	}
 }
 
 // rearm asks for the next readiness of fd.

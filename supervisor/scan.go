@@ -145,7 +145,7 @@ func (s *Supervisor) begin(v *service) {
 
 // watchControl registers the service's control FIFO with the poller.
 func (s *Supervisor) watchControl(v *service) {
-	tok, err := s.poller.add(v, int(v.sup.Control.Fd()))
+	tok, err := s.poller.add(int(v.sup.Control.Fd()), func() { s.controlReady(v) })
 	if err != nil {
 		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errText(err))
 		return
@@ -155,9 +155,8 @@ func (s *Supervisor) watchControl(v *service) {
 
 // controlReady reads what was written to a service's control FIFO, applies
 // it, and asks for more.
-func (s *Supervisor) controlReady(tok uint32) {
-	v := s.poller.byTok[tok]
-	if v == nil || v.released {
+func (s *Supervisor) controlReady(v *service) {
+	if v.released {
 		return
 	}
 	fd := int(v.sup.Control.Fd())
@@ -170,7 +169,7 @@ func (s *Supervisor) controlReady(tok uint32) {
 		s.control(v, string(buf[:n]))
 	}
 	if !v.released {
-		s.poller.rearm(fd, tok)
+		s.poller.rearm(fd, v.ctlToken)
 	}
 }
 
@@ -249,7 +248,11 @@ func (s *Supervisor) forget(v *service) {
 		delete(s.services, v.name)
 	}
 	v.closePipe()
-	if !s.stopping {
+	if s.stopping {
+		s.stopFree()
+		return
+	}
+	{
 		s.released[v.name] = time.Now()
 		time.AfterFunc(readopt, func() { s.post(s.scan) })
 	}

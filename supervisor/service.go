@@ -30,6 +30,17 @@ type service struct {
 	timerGen   int
 	released   bool
 
+	cfg        config       // the service's optional files, read before each start
+	ready      bool         // up and ready (notification-fd, ./check, or at once)
+	notifyR    *os.File     // read end of the notification-fd pipe
+	notifyTok  uint32       // its registration with the poller
+	checkProc  *reaper.Proc // ./check while it runs
+	waiting    string       // which dependency keeps it from starting
+	lastCode   int          // the last exit of ./run as a code (128+N for a signal)
+	failsInRow int          // failed exits while wanted up; reset by a 10 s run
+	gaveUp     bool         // max-restarts reached, or ended while wanted down
+	fired      bool         // essential: the container was told to stop
+
 	log     *service // this service's logger (log/)
 	parent  *service // for a logger: the service it logs
 	pipeOut *os.File // write end: ./run's stdout when there is a logger
@@ -61,7 +72,8 @@ func (v *service) status() svdir.Status {
 func (v *service) info() *svdir.Info {
 	in := &svdir.Info{
 		State:     v.st.phase.String(),
-		Ready:     v.st.phase == phaseUp,
+		Ready:     v.st.phase == phaseUp && v.ready,
+		Waiting:   v.waiting,
 		Restarts:  v.restarts,
 		LastExit:  v.lastExit,
 		LastError: v.lastErr,

@@ -13,9 +13,10 @@ const (
 	phaseUp                   // ./run runs
 	phaseFinish               // ./finish runs after ./run exited
 	phaseBackoff              // wanted up, waiting before the next start
+	phaseWait                 // wanted up, waiting for its dependencies to be ready
 )
 
-var phaseNames = [...]string{"down", "up", "finish", "backoff"}
+var phaseNames = [...]string{"down", "up", "finish", "backoff", "wait"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -46,11 +47,13 @@ const (
 	evStartFailed                   // ./run (or ./finish) could not be started
 	evFinishDone                    // ./finish exited (or there is none)
 	evBackoffOver                   // the wait before the next start is over
+	evBlocked                       // ./run cannot start yet: a dependency is not ready
+	evDepsReady                     // every dependency is ready now
 	numEvents
 )
 
 var eventNames = [...]string{"up", "down", "once", "pause", "cont", "signal", "exit", "removed",
-	"run died", "run died quickly", "start failed", "finish done", "backoff over"}
+	"run died", "run died quickly", "start failed", "finish done", "backoff over", "blocked", "deps ready"}
 
 func (e eventKind) String() string { return eventNames[e] }
 
@@ -67,6 +70,7 @@ const (
 	actStartRun    actionKind = iota // start ./run
 	actStartFinish                   // start ./finish, or report evFinishDone at once
 	actSignal                        // send sig to the current process
+	actDownSignal                    // send the service's down-signal (TERM, or down-signal)
 	actBackoff                       // arm the timer for the next start
 	actCancelTimer                   // forget the backoff timer
 	actRelease                       // stop supervising the directory
@@ -90,6 +94,8 @@ func next(s state, ev event) (state, []action) {
 		return nextUp(s, ev)
 	case phaseFinish:
 		return nextFinish(s, ev)
+	case phaseWait:
+		return nextWait(s, ev)
 	default:
 		return nextBackoff(s, ev)
 	}
@@ -122,7 +128,7 @@ func nextUp(s state, ev event) (state, []action) {
 	case evDown, evExit, evRemoved:
 		s.wantUp, s.paused, s.gotTerm = false, false, true
 		s.exiting = s.exiting || ev.kind != evDown
-		return s, []action{signal(unix.SIGTERM), signal(unix.SIGCONT)}
+		return s, []action{{kind: actDownSignal}, signal(unix.SIGCONT)}
 	case evPause:
 		s.paused = true
 		return s, []action{signal(unix.SIGSTOP)}
@@ -145,6 +151,8 @@ func nextUp(s state, ev event) (state, []action) {
 	case evStartFailed: // it never ran: no ./finish
 		s.quick = true
 		return afterFinish(s)
+	case evBlocked: // it never ran: wait for the dependencies
+		s.phase = phaseWait
 	}
 	return s, nil
 }
@@ -195,6 +203,27 @@ func nextBackoff(s state, ev event) (state, []action) {
 	case evExit, evRemoved:
 		s.wantUp, s.exiting, s.phase = false, true, phaseDown
 		return s, []action{{kind: actCancelTimer}, {kind: actRelease}}
+	case evPause:
+		s.paused = true
+	case evCont:
+		s.paused = false
+	}
+	return s, nil
+}
+
+func nextWait(s state, ev event) (state, []action) {
+	switch ev.kind {
+	case evDepsReady:
+		return started(s), []action{{kind: actStartRun}}
+	case evUp:
+		s.wantUp = true
+	case evOnce:
+		s.wantUp = false
+	case evDown:
+		s.wantUp, s.phase = false, phaseDown
+	case evExit, evRemoved:
+		s.wantUp, s.exiting, s.phase = false, true, phaseDown
+		return s, []action{{kind: actRelease}}
 	case evPause:
 		s.paused = true
 	case evCont:

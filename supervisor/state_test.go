@@ -21,6 +21,8 @@ func acts(as []action) string {
 			out = append(out, "finish")
 		case actSignal:
 			out = append(out, strings.TrimPrefix(unix.SignalName(a.sig), "SIG"))
+		case actDownSignal:
+			out = append(out, "DOWN")
 		case actBackoff:
 			out = append(out, "backoff")
 		case actCancelTimer:
@@ -57,6 +59,7 @@ func TestLifeCycleTable(t *testing.T) {
 	finish := state{phase: phaseFinish, wantUp: true}
 	finishQuick := state{phase: phaseFinish, wantUp: true, quick: true}
 	backoff := state{phase: phaseBackoff, wantUp: true, quick: true}
+	wait := state{phase: phaseWait, wantUp: true}
 	hup := event{kind: evSignal, sig: unix.SIGHUP}
 	term := event{kind: evSignal, sig: unix.SIGTERM}
 	rows := []struct {
@@ -79,21 +82,25 @@ func TestLifeCycleTable(t *testing.T) {
 		{down, event{kind: evStartFailed}, "down want-up", ""},
 		{down, event{kind: evFinishDone}, "down want-up", ""},
 		{down, event{kind: evBackoffOver}, "down want-up", ""},
+		{down, event{kind: evBlocked}, "down want-up", ""},
+		{down, event{kind: evDepsReady}, "down want-up", ""},
 		// up
 		{up, event{kind: evUp}, "up want-up", ""},
-		{up, event{kind: evDown}, "up term", "TERM,CONT"},
+		{up, event{kind: evDown}, "up term", "DOWN,CONT"},
 		{up, event{kind: evOnce}, "up", ""},
 		{up, event{kind: evPause}, "up want-up paused", "STOP"},
 		{up, event{kind: evCont}, "up want-up", "CONT"},
 		{up, hup, "up want-up", "HUP"},
 		{up, term, "up want-up term", "TERM"},
-		{up, event{kind: evExit}, "up term exiting", "TERM,CONT"},
-		{up, event{kind: evRemoved}, "up term exiting", "TERM,CONT"},
+		{up, event{kind: evExit}, "up term exiting", "DOWN,CONT"},
+		{up, event{kind: evRemoved}, "up term exiting", "DOWN,CONT"},
 		{up, event{kind: evRunDied}, "finish want-up", "finish"},
 		{up, event{kind: evRunDiedQuick}, "finish want-up quick", "finish"},
 		{up, event{kind: evStartFailed}, "backoff want-up quick", "backoff"},
 		{up, event{kind: evFinishDone}, "up want-up", ""},
 		{up, event{kind: evBackoffOver}, "up want-up", ""},
+		{up, event{kind: evBlocked}, "wait want-up", ""},
+		{up, event{kind: evDepsReady}, "up want-up", ""},
 		// finish (./run lived long enough)
 		{finish, event{kind: evUp}, "finish want-up", ""},
 		{finish, event{kind: evDown}, "finish", ""},
@@ -109,6 +116,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, event{kind: evFinishDone}, "up want-up", "run"},
 		{finishQuick, event{kind: evFinishDone}, "backoff want-up quick", "backoff"},
 		{finish, event{kind: evBackoffOver}, "finish want-up", ""},
+		{finish, event{kind: evBlocked}, "finish want-up", ""},
+		{finish, event{kind: evDepsReady}, "finish want-up", ""},
 		// backoff
 		{backoff, event{kind: evUp}, "backoff want-up quick", ""},
 		{backoff, event{kind: evDown}, "down quick", "cancel"},
@@ -123,6 +132,24 @@ func TestLifeCycleTable(t *testing.T) {
 		{backoff, event{kind: evStartFailed}, "backoff want-up quick", ""},
 		{backoff, event{kind: evFinishDone}, "backoff want-up quick", ""},
 		{backoff, event{kind: evBackoffOver}, "up want-up quick", "run"},
+		{backoff, event{kind: evBlocked}, "backoff want-up quick", ""},
+		{backoff, event{kind: evDepsReady}, "backoff want-up quick", ""},
+		// wait (for dependencies)
+		{wait, event{kind: evUp}, "wait want-up", ""},
+		{wait, event{kind: evDown}, "down", ""},
+		{wait, event{kind: evOnce}, "wait", ""},
+		{wait, event{kind: evPause}, "wait want-up paused", ""},
+		{wait, event{kind: evCont}, "wait want-up", ""},
+		{wait, hup, "wait want-up", ""},
+		{wait, event{kind: evExit}, "down exiting", "release"},
+		{wait, event{kind: evRemoved}, "down exiting", "release"},
+		{wait, event{kind: evRunDied}, "wait want-up", ""},
+		{wait, event{kind: evRunDiedQuick}, "wait want-up", ""},
+		{wait, event{kind: evStartFailed}, "wait want-up", ""},
+		{wait, event{kind: evFinishDone}, "wait want-up", ""},
+		{wait, event{kind: evBackoffOver}, "wait want-up", ""},
+		{wait, event{kind: evBlocked}, "wait want-up", ""},
+		{wait, event{kind: evDepsReady}, "up want-up", "run"},
 	}
 	covered := map[string]bool{}
 	for _, r := range rows {
@@ -134,7 +161,7 @@ func TestLifeCycleTable(t *testing.T) {
 			require.Equal(t, r.actions, acts(as))
 		})
 	}
-	for p := phaseDown; p <= phaseBackoff; p++ {
+	for p := phaseDown; p <= phaseWait; p++ {
 		for e := eventKind(0); e < numEvents; e++ {
 			require.True(t, covered[fmt.Sprintf("%s/%s", p, e)], "no row for (%s, %s)", p, e)
 		}
@@ -155,7 +182,7 @@ func TestLifeCycleWantDown(t *testing.T) {
 		{state{phase: phaseUp}, event{kind: evSignal, sig: unix.SIGTERM}, "up term", "TERM,CONT"},
 		{state{phase: phaseUp}, event{kind: evStartFailed}, "down quick", ""},
 		{state{phase: phaseBackoff}, event{kind: evBackoffOver}, "up", "run"},
-		{state{phase: phaseUp, paused: true, wantUp: true}, event{kind: evDown}, "up term", "TERM,CONT"},
+		{state{phase: phaseUp, paused: true, wantUp: true}, event{kind: evDown}, "up term", "DOWN,CONT"},
 		{state{phase: phaseUp, paused: true, gotTerm: true}, event{kind: evRunDied}, "finish", "finish"},
 		{state{phase: phaseDown, paused: true}, event{kind: evUp}, "up want-up", "run"},
 	} {

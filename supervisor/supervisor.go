@@ -12,18 +12,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// quickExit is how long ./run must live for a restart at once.
-const quickExit = time.Second
+const (
+	// quickExit is how long ./run must live for a restart at once.
+	quickExit = time.Second
+	// steadyRun is how long ./run must live for its failures to be forgiven.
+	steadyRun = 10 * time.Second
+)
 
 // Options configure a Supervisor.
 type Options struct {
-	Rescan     time.Duration // safety-net rescan of the tree besides inotify; 0: never
-	Grace      time.Duration // TERM → KILL for a service whose directory was removed
-	OnShutdown func()        // svscanctl -t asked for the whole tree to stop
+	Rescan      time.Duration               // safety-net rescan of the tree besides inotify; 0: never
+	Grace       time.Duration               // TERM → KILL for a service whose directory was removed
+	OnShutdown  func()                      // svscanctl -t asked for the whole tree to stop
+	OnReadiness func()                      // a service became ready
+	OnEssential func(name string, code int) // an essential service gave up
 }
 
 // Supervisor supervises every service directory in one tree. All its
-// methods run on the event loop; its goroutines (inotify, control FIFOs,
+// methods run on the event loop; its goroutines (inotify, the epoll waiter,
 // timers) only post closures to Events.
 type Supervisor struct {
 	root     string
@@ -44,8 +50,7 @@ type Supervisor struct {
 
 // New makes a Supervisor for the tree at root; Start begins the work.
 func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
-	abs, err := filepath.Abs(root)
-	if err == nil {
+	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
 	return &Supervisor{
@@ -70,7 +75,7 @@ func (s *Supervisor) Start() {
 		svlog.Warn("unable to open %s: %v: services get a closed stdin", os.DevNull, err)
 	}
 	s.devnull = devnull
-	s.poller, err = newPoller(func(tok uint32) { s.post(func() { s.controlReady(tok) }) })
+	s.poller, err = newPoller(func(tok uint32) { s.post(func() { s.poller.fire(tok) }) })
 	if err != nil {
 		svlog.Fatal("epoll: %v: services cannot be controlled", err)
 	}
@@ -87,13 +92,27 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 		return false
 	}
 	delete(s.byProc, e.Proc)
-	v.proc = nil
-	if v.st.phase == phaseFinish {
+	switch {
+	case e.Proc == v.checkProc:
+		s.checkDone(v, e)
+	case v.st.phase == phaseFinish:
+		v.proc = nil
 		s.dispatch(v, event{kind: evFinishDone})
-		return true
+	default:
+		v.proc = nil
+		s.runDied(v, e)
 	}
-	v.lastExit = reaper.Describe(e.Status)
+	return true
+}
+
+// runDied records how ./run ended, decides whether it gave up, and feeds
+// the life cycle.
+func (s *Supervisor) runDied(v *service, e reaper.Exit) {
+	s.closeNotify(v)
+	v.ready = false
+	v.lastExit, v.lastCode = reaper.Describe(e.Status), e.Code()
 	lived := time.Since(v.started)
+	requested := v.st.gotTerm || !v.st.wantUp
 	kind := evRunDied
 	if lived < quickExit {
 		kind = evRunDiedQuick
@@ -101,13 +120,24 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 	} else {
 		v.fails = 0
 	}
-	if v.st.wantUp {
+	if lived >= steadyRun {
+		v.failsInRow = 0
+	}
+	if !requested {
 		v.restarts++
+		if v.lastCode != 0 {
+			v.failsInRow++
+		}
+	}
+	v.gaveUp = requested
+	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
+		v.st.wantUp, v.gaveUp = false, true
+		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.failsInRow, max)
+		svlog.Warn("%s: %s", v.name, v.lastErr)
 	}
 	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
 	v.finishArgs = finishArgs(e.Status)
 	s.dispatch(v, event{kind: kind})
-	return true
 }
 
 // finishArgs are runit's arguments to ./finish: the exit code (-1 if killed)
@@ -141,6 +171,19 @@ func (s *Supervisor) dispatch(v *service, ev event) {
 		v.when = time.Now()
 	}
 	s.announce(v)
+	s.essentialCheck(v)
+}
+
+// essentialCheck stops the container when an essential service gave up:
+// it ended while wanted down, or reached max-restarts.
+func (s *Supervisor) essentialCheck(v *service) {
+	if !v.cfg.essential || !v.gaveUp || v.fired || s.stopping || v.st.phase != phaseDown {
+		return
+	}
+	v.fired = true
+	if s.opts.OnEssential != nil {
+		s.opts.OnEssential(v.name, v.lastCode)
+	}
 }
 
 // do carries out one action; some cause an event at once.
@@ -153,6 +196,11 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 	case actSignal:
 		if v.proc != nil {
 			_ = unix.Kill(v.proc.Pid, a.sig)
+		}
+	case actDownSignal:
+		if v.proc != nil {
+			_ = unix.Kill(v.proc.Pid, v.cfg.downSignal)
+			s.killAfter(v, v.cfg.timeoutKill, "timeout-kill")
 		}
 	case actBackoff:
 		s.armBackoff(v)
@@ -167,28 +215,89 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 	return event{}, false
 }
 
+// killAfter KILLs the process v runs now if it still runs after d.
+func (s *Supervisor) killAfter(v *service, d time.Duration, why string) {
+	if d <= 0 || v.proc == nil {
+		return
+	}
+	p := v.proc
+	time.AfterFunc(d, func() {
+		s.post(func() {
+			if v.proc == p {
+				svlog.Warn("%s: still running after %s %v: killed", v.name, why, d)
+				_ = unix.Kill(p.Pid, unix.SIGKILL)
+			}
+		})
+	})
+}
+
 func (s *Supervisor) startRun(v *service) (event, bool) {
 	if s.noStarts {
 		return event{kind: evStartFailed}, true
 	}
+	cfg, errs := readConfig(v.dir)
+	for _, err := range errs {
+		s.warnOnce(v.name+"/config", err.Error())
+	}
+	v.cfg = cfg
+	if why := s.blockedBy(v); why != "" {
+		v.waiting = why
+		return event{kind: evBlocked}, true
+	}
+	v.waiting = ""
 	run := filepath.Join(v.dir, "run")
+	spec := s.spec(v, run, []string{"./run"})
 	err := checkRunnable(run)
+	var notifyW *os.File
+	if err == nil && cfg.notifyFd >= 0 {
+		if notifyW, err = s.notifyPipe(v); err == nil {
+			spec.Files = withFd(spec.Files, cfg.notifyFd, notifyW.Fd())
+		}
+	}
 	var p *reaper.Proc
 	if err == nil {
-		p, err = s.reaper.Start(s.spec(v, run, []string{"./run"}))
+		p, err = s.reaper.Start(spec)
+	}
+	if notifyW != nil {
+		notifyW.Close()
 	}
 	if err != nil {
-		v.lastErr = err.Error()
-		v.fails++
-		svlog.Warn("%s", v.lastErr)
-		return event{kind: evStartFailed}, true
+		return s.startFailed(v, err)
 	}
 	v.lastErr = ""
 	v.proc = p
 	s.byProc[p] = v
 	v.started = time.Now()
 	v.when = v.started
+	s.startReadiness(v)
 	return event{}, false
+}
+
+// startFailed records why ./run could not start; it counts as a failure.
+func (s *Supervisor) startFailed(v *service, err error) (event, bool) {
+	s.closeNotify(v)
+	v.lastErr = err.Error()
+	v.lastCode = 126
+	if se, ok := err.(*reaper.StartError); ok {
+		v.lastCode = se.Code()
+	}
+	v.fails++
+	v.failsInRow++
+	svlog.Warn("%s", v.lastErr)
+	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
+		v.st.wantUp, v.gaveUp = false, true
+		svlog.Warn("%s: gave up after %d failures in a row (max-restarts %d)", v.name, v.failsInRow, max)
+	}
+	return event{kind: evStartFailed}, true
+}
+
+// withFd gives the child fd n too, closing the fds between 2 and n.
+func withFd(files []uintptr, n int, fd uintptr) []uintptr {
+	for len(files) <= n {
+		files = append(files, ^uintptr(0))
+	}
+	files[n] = fd
+	return files
 }
 
 func (s *Supervisor) startFinish(v *service) (event, bool) {
@@ -207,6 +316,7 @@ func (s *Supervisor) startFinish(v *service) (event, bool) {
 	}
 	v.proc = p
 	s.byProc[p] = v
+	s.killAfter(v, v.cfg.timeoutFinish, "timeout-finish")
 	return event{}, false
 }
 
@@ -259,13 +369,22 @@ func (s *Supervisor) announce(v *service) {
 	}
 }
 
+// Rescan reads the tree again now.
+func (s *Supervisor) Rescan() { s.scan() }
+
+// StopStarting is for the end of the shutdown deadline: from now on nothing
+// is started, not even ./finish.
+func (s *Supervisor) StopStarting() { s.noStarts = true }
+
 // Stopping reports whether Shutdown was called.
 func (s *Supervisor) Stopping() bool { return s.stopping }
 
 // Done reports whether every service is released (after Shutdown).
 func (s *Supervisor) Done() bool { return len(s.services) == 0 && len(s.byProc) == 0 }
 
-// Shutdown stops every service and stops supervising: x to all.
+// Shutdown stops every service and stops supervising: in reverse dependency
+// order (a service stops once nothing that depends on it runs), independent
+// ones at once.
 func (s *Supervisor) Shutdown() {
 	if s.stopping {
 		return
@@ -277,17 +396,37 @@ func (s *Supervisor) Shutdown() {
 	if s.scanCtl != nil {
 		s.scanCtl.Close()
 	}
-	for _, v := range s.services {
-		s.dispatch(v, event{kind: evExit})
+	s.stopFree()
+}
+
+// stopFree stops every service that no running service depends on.
+func (s *Supervisor) stopFree() {
+	for changed := true; changed; {
+		changed = false
+		for _, v := range s.sorted() {
+			if v.parent != nil || v.st.exiting || v.released || s.needed(v) {
+				continue
+			}
+			s.dispatch(v, event{kind: evExit})
+			changed = true
+		}
 	}
 }
 
-// Rescan reads the tree again now.
-func (s *Supervisor) Rescan() { s.scan() }
-
-// StopStarting is for the end of the shutdown deadline: from now on nothing
-// is started, not even ./finish.
-func (s *Supervisor) StopStarting() { s.noStarts = true }
+// needed: some service that depends on v still runs.
+func (s *Supervisor) needed(v *service) bool {
+	for _, w := range s.services {
+		if w == v || w.released {
+			continue
+		}
+		for _, d := range w.cfg.depends {
+			if d == v.name && (w.proc != nil || !w.st.exiting) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Pids lists the processes of the services that run now.
 func (s *Supervisor) Pids() []int {
@@ -297,5 +436,3 @@ func (s *Supervisor) Pids() []int {
 	}
 	return pids
 }
-
-func (s *Supervisor) String() string { return fmt.Sprintf("supervisor(%s)", s.root) }

@@ -55,10 +55,20 @@ func (sc *scanner) readInotify(s *Supervisor) {
 	}
 }
 
+// tick is the safety net: it costs one stat of the root a period, and a
+// scan only when the root changed (as runsvdir does) — a new or removed
+// entry changes the directory's mtime, whatever inotify missed.
 func (sc *scanner) tick(s *Supervisor) {
+	var last unix.Stat_t
 	for {
 		select {
 		case <-sc.ticker.C:
+			var st unix.Stat_t
+			if err := unix.Stat(s.root, &st); err == nil && st.Ino == last.Ino && st.Mtim == last.Mtim && st.Ctim == last.Ctim {
+				continue
+			} else {
+				last = st
+			}
 			s.post(s.scan)
 		case <-sc.done:
 			return

@@ -102,7 +102,7 @@ func TestDaemonKilledAfterGrace(t *testing.T) {
 	b, err := os.ReadFile(file)
 	require.NoError(t, err)
 	require.Equal(t, "ready\nTERM\n", string(b))
-	require.Contains(t, r.stderr.String(), "grace period of 1s is over: killed 1 remaining processes")
+	require.Contains(t, r.stderr.String(), "shutdown deadline of 1s is over: killed 1 remaining processes")
 }
 
 // A left-over process that exits on TERM does not make svinit wait the grace.

@@ -86,6 +86,7 @@ func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
 	argv = append(argv, self)
 	argv = append(argv, cmd...)
 	c := exec.Command("unshare", argv...)
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no stray namespace if we die
 	out, _ := c.StdoutPipe()
 	c.Stderr = os.Stderr
 	if err := c.Start(); err != nil {

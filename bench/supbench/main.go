@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -137,6 +138,7 @@ func launch(s supervisor, n int) *tree {
 	}
 	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, s.start(root)...)
 	t := &tree{root: root, cmd: exec.Command("unshare", argv...)}
+	t.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no stray tree if we die
 	t.launched = mono()
 	must(t.cmd.Start())
 	return t

@@ -4,7 +4,7 @@ package main
 var applets map[string]applet
 
 // linked are the applets svinit --install makes symlinks for.
-var linked = []string{"svc", "svstat", "svok", "sv", "svscanctl"}
+var linked = []string{"svc", "svstat", "svok", "sv", "svscanctl", "svwait"}
 
 func init() {
 	applets = map[string]applet{
@@ -14,6 +14,7 @@ func init() {
 		"svok":      runSvok,
 		"sv":        runSv,
 		"svscanctl": runSvscanctl,
+		"svwait":    runSvwait,
 		"check":     runCheck,
 	}
 }

@@ -16,16 +16,22 @@ import (
 // svinit's additions: a service waiting to restart shows ", backoff Ns" and
 // why it failed; --json prints one JSON object per service instead.
 func runSvstat(args []string) int {
-	asJSON := false
+	asJSON, ready := false, false
 	var dirs []string
 	for _, a := range args {
-		if a == "--json" {
+		switch a {
+		case "--json":
 			asJSON = true
-			continue
+		case "--ready":
+			ready = true
+		default:
+			dirs = append(dirs, a)
 		}
-		dirs = append(dirs, a)
 	}
 	now := time.Now()
+	if ready {
+		return readyProbe(dirs, now)
+	}
 	for _, dir := range dirs {
 		if asJSON {
 			b, _ := json.Marshal(statusJSON(dir, now))
@@ -66,13 +72,43 @@ func svstatLine(dir string, now time.Time) string {
 	}
 	fmt.Fprintf(&b, "%d seconds", st.Age(now))
 	b.WriteString(flags(st, normallyUp))
-	if info, ok := svdir.ReadInfo(dir); ok && info.State == "backoff" {
-		fmt.Fprintf(&b, ", backoff %ds", max(info.BackoffUntil-now.Unix(), 0))
-		if info.LastError != "" {
+	if info, ok := svdir.ReadInfo(dir); ok {
+		switch {
+		case info.State == "backoff":
+			fmt.Fprintf(&b, ", backoff %ds", max(info.BackoffUntil-now.Unix(), 0))
+			if info.LastError != "" {
+				b.WriteString(": " + info.LastError)
+			}
+		case info.State == "wait":
+			b.WriteString(", " + info.Waiting)
+		case st.Pid == 0 && info.LastError != "":
 			b.WriteString(": " + info.LastError)
 		}
 	}
 	return b.String()
+}
+
+// readyProbe is svstat --ready, for exec probes: exit 0 only when every
+// service is up and ready; each one that is not is named on stderr.
+func readyProbe(dirs []string, now time.Time) int {
+	if len(dirs) == 0 {
+		fmt.Fprintln(os.Stderr, "svstat: usage: svstat --ready dir [dir ...]")
+		return 100
+	}
+	code := 0
+	for _, dir := range dirs {
+		st := statusJSON(dir, now)
+		if st.State == "up" && st.Ready {
+			continue
+		}
+		code = 1
+		why := st.State
+		if st.Error != "" {
+			why = st.Error
+		}
+		fmt.Fprintf(os.Stderr, "svstat: %s: not ready: %s\n", dir, why)
+	}
+	return code
 }
 
 // flags are daemontools' status words.

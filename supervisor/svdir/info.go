@@ -13,8 +13,9 @@ const InfoFile = "svinit.json"
 
 // Info is the content of InfoFile.
 type Info struct {
-	State        string `json:"state"` // up, down, finish, backoff
+	State        string `json:"state"` // up, down, finish, backoff, wait
 	Ready        bool   `json:"ready"`
+	Waiting      string `json:"waiting,omitempty"` // the dependency it waits for
 	Restarts     int    `json:"restarts"`
 	LastExit     string `json:"last_exit,omitempty"`
 	LastError    string `json:"last_error,omitempty"`

@@ -1,0 +1,211 @@
+package supervisor
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/svinit/svinit/reaper"
+	"golang.org/x/sys/unix"
+)
+
+// checkEvery is how often ./check is run until it passes.
+const checkEvery = 200 * time.Millisecond
+
+// notifyPipe makes the readiness pipe of a service with notification-fd:
+// the write end goes to the service at that fd, svinit reads the other.
+func (s *Supervisor) notifyPipe(v *service) (w *os.File, err error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.poller.add(int(r.Fd()), func() { s.notifyReady(v) })
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	v.notifyR, v.notifyTok = r, tok
+	return w, nil
+}
+
+// notifyReady reads the readiness pipe: a newline means ready (s6's rule);
+// the end of the pipe without one means the service will not say.
+func (s *Supervisor) notifyReady(v *service) {
+	if v.notifyR == nil {
+		return
+	}
+	fd := int(v.notifyR.Fd())
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Read(fd, buf)
+		if n > 0 && bytes.IndexByte(buf[:n], '\n') >= 0 {
+			s.closeNotify(v)
+			s.setReady(v)
+			return
+		}
+		if n == 0 && err == nil {
+			s.closeNotify(v)
+			return
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.poller.rearm(fd, v.notifyTok)
+}
+
+func (s *Supervisor) closeNotify(v *service) {
+	if v.notifyR != nil {
+		s.poller.remove(int(v.notifyR.Fd()), v.notifyTok)
+		v.notifyR.Close()
+		v.notifyR = nil
+	}
+}
+
+// startReadiness decides how the new ./run becomes ready: by its
+// notification fd, by ./check passing, or at once.
+func (s *Supervisor) startReadiness(v *service) {
+	v.ready = false
+	if v.notifyR != nil {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(v.dir, "check")); err == nil {
+		s.scheduleCheck(v, 0)
+		return
+	}
+	s.setReady(v)
+}
+
+// scheduleCheck runs ./check after d, if the same ./run is still up and not
+// ready yet.
+func (s *Supervisor) scheduleCheck(v *service, d time.Duration) {
+	run := v.proc
+	time.AfterFunc(d, func() {
+		s.post(func() {
+			if v.proc == run && v.st.phase == phaseUp && !v.ready && v.checkProc == nil && !s.noStarts {
+				s.runCheck(v)
+			}
+		})
+	})
+}
+
+func (s *Supervisor) runCheck(v *service) {
+	spec := s.spec(v, filepath.Join(v.dir, "check"), []string{"./check"})
+	spec.Files[1] = spec.Files[0] // runit's sv runs it with stdout closed: /dev/null here
+	p, err := s.reaper.Start(spec)
+	if err != nil {
+		s.warnOnce(v.name+"/check", err.Error())
+		s.scheduleCheck(v, checkEvery)
+		return
+	}
+	v.checkProc = p
+	s.byProc[p] = v
+}
+
+// checkDone takes the exit of ./check: 0 is ready, anything else tries
+// again.
+func (s *Supervisor) checkDone(v *service, e reaper.Exit) {
+	v.checkProc = nil
+	if v.st.phase != phaseUp || v.ready {
+		return
+	}
+	if e.Code() == 0 {
+		s.setReady(v)
+		return
+	}
+	s.scheduleCheck(v, checkEvery)
+}
+
+func (s *Supervisor) setReady(v *service) {
+	if v.ready || v.st.phase != phaseUp {
+		return
+	}
+	v.ready = true
+	s.announce(v)
+	s.readinessChanged()
+}
+
+// readinessChanged starts what waited for a dependency and tells the
+// owner (the main command may be waiting).
+func (s *Supervisor) readinessChanged() {
+	for _, w := range s.sorted() {
+		if w.st.phase == phaseWait && s.blockedBy(w) == "" {
+			s.dispatch(w, event{kind: evDepsReady})
+		}
+	}
+	if s.opts.OnReadiness != nil {
+		s.opts.OnReadiness()
+	}
+}
+
+// blockedBy says which dependency keeps v from starting, "" if none.
+func (s *Supervisor) blockedBy(v *service) string {
+	for _, name := range v.cfg.depends {
+		d := s.services[name]
+		switch {
+		case d == nil:
+			return "waiting for " + name + " (no such service)"
+		case d.st.phase != phaseUp || !d.ready:
+			return "waiting for " + name + " to be ready"
+		}
+	}
+	return ""
+}
+
+// sorted lists the services by name, loggers after their service.
+func (s *Supervisor) sorted() []*service {
+	var out []*service
+	for _, v := range s.services {
+		out = append(out, v)
+		if v.log != nil {
+			out = append(out, v.log)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// NotReady lists the services wanted up that are not up and ready, each
+// with why; empty means everything is ready.
+func (s *Supervisor) NotReady() []string {
+	var out []string
+	for _, v := range s.sorted() {
+		if !v.st.wantUp || (v.st.phase == phaseUp && v.ready) {
+			continue
+		}
+		why := v.st.phase.String()
+		switch {
+		case v.waiting != "":
+			why = v.waiting
+		case v.lastErr != "":
+			why += ": " + v.lastErr
+		case v.st.phase == phaseUp:
+			why = "not ready yet"
+		}
+		out = append(out, v.name+" ("+why+")")
+	}
+	return out
+}
+
+// ServiceStat is one service as /metrics shows it.
+type ServiceStat struct {
+	Name     string
+	Up       bool
+	Ready    bool
+	WantUp   bool
+	Restarts int
+	LastCode int
+}
+
+// Snapshot reports every service, by name.
+func (s *Supervisor) Snapshot() []ServiceStat {
+	var out []ServiceStat
+	for _, v := range s.sorted() {
+		out = append(out, ServiceStat{Name: v.name, Up: v.st.phase == phaseUp, Ready: v.st.phase == phaseUp && v.ready,
+			WantUp: v.st.wantUp, Restarts: v.restarts, LastCode: v.lastCode})
+	}
+	return out
+}
