@@ -21,6 +21,8 @@ type Config struct {
 	Drain      time.Duration // --drain: on TERM, keep everything up this long first
 	ReadyWait  time.Duration // --ready-timeout: the main command waits this long for the services
 	HTTP       string        // --http ADDR: /livez, /readyz, /metrics
+	LogJSON    bool          // --log-format json
+	Syslog     string        // --syslog: listen on /dev/log (or --syslog-socket PATH)
 }
 
 // DefaultReadyWait is how long the main command waits for the services.
@@ -59,6 +61,8 @@ options:
   --drain DUR       on SIGTERM, keep everything up DUR first (env SVINIT_DRAIN)
   --ready-timeout DUR  CMD waits DUR at most for the services (default 1m)
   --http ADDR       serve /livez, /readyz and /metrics on ADDR (off by default)
+  --log-format F    text (default: "name: line") or json (one object a line)
+  --syslog          print what daemons send to /dev/log (--syslog-socket PATH: elsewhere)
   --rescan DUR      read DIR again every DUR besides inotify (default 1m; 0: never)
 `
 
@@ -91,6 +95,21 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	durationFlag(fs, "drain", &cfg.Drain)
 	durationFlag(fs, "ready-timeout", &cfg.ReadyWait)
 	fs.StringVar(&cfg.HTTP, "http", "", "")
+	fs.BoolFunc("syslog", "", func(string) error {
+		if cfg.Syslog == "" {
+			cfg.Syslog = "/dev/log"
+		}
+		return nil
+	})
+	fs.StringVar(&cfg.Syslog, "syslog-socket", "", "")
+	fs.Func("log-format", "", func(v string) error {
+		switch v {
+		case "text", "json":
+			cfg.LogJSON = v == "json"
+			return nil
+		}
+		return fmt.Errorf("log format %q: text or json", v)
+	})
 	fs.StringVar(&cfg.ServiceDir, "s", cfg.ServiceDir, "")
 	durationFlag(fs, "rescan", &cfg.Rescan)
 	if err := fs.Parse(args); err != nil {

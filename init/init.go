@@ -3,10 +3,13 @@ package pid1
 import (
 	"errors"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
+	"github.com/svinit/svinit/internal/syslogd"
 	"github.com/svinit/svinit/reaper"
 	"github.com/svinit/svinit/supervisor"
 	"golang.org/x/sys/unix"
@@ -58,6 +61,11 @@ type timers struct {
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
 	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16)}
+	if os.Getenv("GOGC") == "" {
+		// PID 1 lives long and allocates little: collect at +25 % (a 1 MiB
+		// minimum heap goal instead of Go's 4 MiB) to keep its memory small.
+		debug.SetGCPercent(25)
+	}
 	becomeReaper()
 	in.reaper = reaper.New()
 	if cfg.HTTP != "" {
@@ -65,8 +73,19 @@ func Run(cfg Config) int {
 			svlog.Warn("unable to serve HTTP on %s: %v", cfg.HTTP, err)
 		}
 	}
+	svlog.SetJSON(cfg.LogJSON)
+	if cfg.Syslog != "" {
+		if err := syslogd.Listen(cfg.Syslog); err != nil {
+			svlog.Warn("unable to listen on %s: %v: syslog messages are lost", cfg.Syslog, err)
+		}
+	}
 	if cfg.ServiceDir != "" {
+		logs, err := logmux.New()
+		if err != nil {
+			svlog.Warn("unable to copy the services' output: %v: they write to svinit's stdout unprefixed", err)
+		}
 		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
+			Logs:   logs,
 			Rescan: cfg.Rescan, Grace: cfg.Grace,
 			OnShutdown: func() { in.beginStop(unix.SIGTERM) }, OnReadiness: in.maybeStartMain,
 			OnEssential: in.essentialGaveUp,

@@ -16,28 +16,30 @@ const checkEvery = 200 * time.Millisecond
 
 // notifyPipe makes the readiness pipe of a service with notification-fd:
 // the write end goes to the service at that fd, svinit reads the other.
+// The read end stays a raw non-blocking fd: an *os.File's Fd() would make
+// it blocking, and a read of a half line would then stall the loop.
 func (s *Supervisor) notifyPipe(v *service) (w *os.File, err error) {
-	r, w, err := os.Pipe()
-	if err != nil {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, err
 	}
-	tok, err := s.poller.add(int(r.Fd()), func() { s.notifyReady(v) })
+	tok, err := s.poller.add(fds[0], func() { s.notifyReady(v) })
 	if err != nil {
-		r.Close()
-		w.Close()
+		unix.Close(fds[0])
+		unix.Close(fds[1])
 		return nil, err
 	}
-	v.notifyR, v.notifyTok = r, tok
-	return w, nil
+	v.notifyR, v.notifyTok = fds[0], tok
+	return os.NewFile(uintptr(fds[1]), "notification-fd"), nil
 }
 
 // notifyReady reads the readiness pipe: a newline means ready (s6's rule);
 // the end of the pipe without one means the service will not say.
 func (s *Supervisor) notifyReady(v *service) {
-	if v.notifyR == nil {
+	if v.notifyR < 0 {
 		return
 	}
-	fd := int(v.notifyR.Fd())
+	fd := v.notifyR
 	buf := make([]byte, 256)
 	for {
 		n, err := unix.Read(fd, buf)
@@ -58,10 +60,10 @@ func (s *Supervisor) notifyReady(v *service) {
 }
 
 func (s *Supervisor) closeNotify(v *service) {
-	if v.notifyR != nil {
-		s.poller.remove(int(v.notifyR.Fd()), v.notifyTok)
-		v.notifyR.Close()
-		v.notifyR = nil
+	if v.notifyR >= 0 {
+		s.poller.remove(v.notifyR, v.notifyTok)
+		unix.Close(v.notifyR)
+		v.notifyR = -1
 	}
 }
 
@@ -69,7 +71,7 @@ func (s *Supervisor) closeNotify(v *service) {
 // notification fd, by ./check passing, or at once.
 func (s *Supervisor) startReadiness(v *service) {
 	v.ready = false
-	if v.notifyR != nil {
+	if v.notifyR >= 0 {
 		return
 	}
 	if _, err := os.Stat(filepath.Join(v.dir, "check")); err == nil {
@@ -131,7 +133,7 @@ func (s *Supervisor) setReady(v *service) {
 // readinessChanged starts what waited for a dependency and tells the
 // owner (the main command may be waiting).
 func (s *Supervisor) readinessChanged() {
-	for _, w := range s.sorted() {
+	for _, w := range s.services {
 		if w.st.phase == phaseWait && s.blockedBy(w) == "" {
 			s.dispatch(w, event{kind: evDepsReady})
 		}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
 )
@@ -96,7 +97,7 @@ func errText(err error) string {
 
 // add starts supervising one service directory (and its log/ first).
 func (s *Supervisor) add(name, dir string, ino uint64) {
-	v := &service{name: name, dir: dir, ino: ino}
+	v := &service{name: name, dir: dir, ino: ino, notifyR: -1}
 	logDir := filepath.Join(dir, "log")
 	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
 		r, w, err := os.Pipe()
@@ -104,7 +105,7 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errText(err))
 			return
 		}
-		v.log = &service{name: name + "/log", dir: logDir, parent: v, pipeIn: r, pipeOut: w}
+		v.log = &service{name: name + "/log", dir: logDir, parent: v, pipeIn: r, pipeOut: w, notifyR: -1}
 	}
 	if !s.open(v) {
 		v.closePipe()
@@ -120,7 +121,8 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 	s.begin(v)
 }
 
-// open takes over the service's supervise/ directory.
+// open takes over the service's supervise/ directory, and makes the pipes
+// that carry its output to svinit's, prefixed with its name.
 func (s *Supervisor) open(v *service) bool {
 	sup, err := openSupervise(v.dir)
 	if err != nil {
@@ -129,7 +131,25 @@ func (s *Supervisor) open(v *service) bool {
 	}
 	v.sup = sup
 	s.watchControl(v)
+	if s.opts.Logs != nil {
+		if v.out, err = s.opts.Logs.Add(v.name, "stdout"); err == nil {
+			v.err, err = s.opts.Logs.Add(v.name, "stderr")
+		}
+		if err != nil {
+			svlog.Warn("%s: unable to make its output pipes: %v: it writes to svinit's own stdout", v.name, err)
+			s.closeOutput(v)
+		}
+	}
 	return true
+}
+
+func (s *Supervisor) closeOutput(v *service) {
+	for _, p := range []*logmux.Pipe{v.out, v.err} {
+		if p != nil {
+			s.opts.Logs.Close(p)
+		}
+	}
+	v.out, v.err = nil, nil
 }
 
 // begin announces the initial state and starts the service unless ./down
@@ -218,6 +238,7 @@ func (s *Supervisor) release(v *service) {
 		}
 		v.sup.Close()
 	}
+	s.closeOutput(v)
 	if v.parent != nil {
 		v.closePipe()
 		if v.parent.released {

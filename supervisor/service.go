@@ -4,6 +4,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/reaper"
 	"github.com/svinit/svinit/supervisor/svdir"
 )
@@ -32,7 +33,7 @@ type service struct {
 
 	cfg        config       // the service's optional files, read before each start
 	ready      bool         // up and ready (notification-fd, ./check, or at once)
-	notifyR    *os.File     // read end of the notification-fd pipe
+	notifyR    int          // read end of the notification-fd pipe (-1: none)
 	notifyTok  uint32       // its registration with the poller
 	checkProc  *reaper.Proc // ./check while it runs
 	waiting    string       // which dependency keeps it from starting
@@ -45,6 +46,8 @@ type service struct {
 	parent  *service // for a logger: the service it logs
 	pipeOut *os.File // write end: ./run's stdout when there is a logger
 	pipeIn  *os.File // read end: the logger's stdin
+
+	out, err *logmux.Pipe // stdout and stderr, prefixed with the name (nil: svinit's own)
 }
 
 // status is the 20-byte record for the current state.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
@@ -26,6 +27,7 @@ type Options struct {
 	OnShutdown  func()                      // svscanctl -t asked for the whole tree to stop
 	OnReadiness func()                      // a service became ready
 	OnEssential func(name string, code int) // an essential service gave up
+	Logs        *logmux.Mux                 // the services' output, prefixed; nil: svinit's own fds
 }
 
 // Supervisor supervises every service directory in one tree. All its
@@ -42,7 +44,9 @@ type Supervisor struct {
 	warned   map[string]string    // scan problems already reported, by name
 	released map[string]time.Time // when a service stopped being supervised
 	stopping bool
-	noStarts bool // the deadline is over: start nothing, not even ./finish
+	noStarts bool                  // the deadline is over: start nothing, not even ./finish
+	toStop   map[*service]bool     // shutdown: services not told to stop yet
+	users    map[string][]*service // shutdown: who depends on each service
 	scanner  *scanner
 	scanCtl  *os.File
 	poller   *poller
@@ -321,12 +325,16 @@ func (s *Supervisor) startFinish(v *service) (event, bool) {
 }
 
 // spec is how a service's script starts: cwd the service directory, a
-// session of its own, stdin /dev/null (a logger: the pipe), stdout svinit's
-// (a service with a logger: the pipe), stderr svinit's.
+// session of its own, stdin /dev/null (a logger: the pipe), stdout and
+// stderr svinit's, with the service's name in front of each line (stdout
+// of a service with a logger: the pipe to it).
 func (s *Supervisor) spec(v *service, path string, argv []string) reaper.Spec {
-	stdin, stdout := uintptr(0), uintptr(1)
+	stdin, stdout, stderr := uintptr(0), uintptr(1), uintptr(2)
 	if s.devnull != nil {
 		stdin = s.devnull.Fd()
+	}
+	if v.out != nil {
+		stdout, stderr = v.out.W.Fd(), v.err.W.Fd()
 	}
 	if v.pipeIn != nil && v.parent != nil {
 		stdin = v.pipeIn.Fd()
@@ -334,7 +342,7 @@ func (s *Supervisor) spec(v *service, path string, argv []string) reaper.Spec {
 	if v.log != nil && v.log.pipeOut != nil {
 		stdout = v.log.pipeOut.Fd()
 	}
-	return reaper.Spec{Path: path, Argv: argv, Dir: v.dir, Files: []uintptr{stdin, stdout, 2}, Setsid: true}
+	return reaper.Spec{Path: path, Argv: argv, Dir: v.dir, Files: []uintptr{stdin, stdout, stderr}, Setsid: true}
 }
 
 func (s *Supervisor) armBackoff(v *service) {
@@ -396,18 +404,29 @@ func (s *Supervisor) Shutdown() {
 	if s.scanCtl != nil {
 		s.scanCtl.Close()
 	}
+	s.toStop, s.users = map[*service]bool{}, map[string][]*service{}
+	for _, v := range s.services {
+		s.toStop[v] = true
+		for _, d := range v.cfg.depends {
+			s.users[d] = append(s.users[d], v)
+		}
+	}
 	s.stopFree()
 }
 
-// stopFree stops every service that no running service depends on.
+// stopFree stops every service not yet stopped that no running service
+// depends on; it runs again each time a service is released.
 func (s *Supervisor) stopFree() {
 	for changed := true; changed; {
 		changed = false
-		for _, v := range s.sorted() {
-			if v.parent != nil || v.st.exiting || v.released || s.needed(v) {
+		for v := range s.toStop {
+			if s.needed(v) {
 				continue
 			}
-			s.dispatch(v, event{kind: evExit})
+			delete(s.toStop, v)
+			if !v.st.exiting && !v.released {
+				s.dispatch(v, event{kind: evExit})
+			}
 			changed = true
 		}
 	}
@@ -415,14 +434,9 @@ func (s *Supervisor) stopFree() {
 
 // needed: some service that depends on v still runs.
 func (s *Supervisor) needed(v *service) bool {
-	for _, w := range s.services {
-		if w == v || w.released {
-			continue
-		}
-		for _, d := range w.cfg.depends {
-			if d == v.name && (w.proc != nil || !w.st.exiting) {
-				return true
-			}
+	for _, w := range s.users[v.name] {
+		if w != v && !w.released && (w.proc != nil || !w.st.exiting) {
+			return true
 		}
 	}
 	return false

@@ -39,6 +39,7 @@ var (
 	samples    = flag.Int("samples", 10, "restart latency samples")
 	ctlSamples = flag.Int("ctl", 30, "control latency samples")
 	memOnly    = flag.Bool("mem-only", false, "measure memory only")
+	only       = flag.String("only", "", "measure this supervisor only")
 )
 
 func supervisors() []supervisor {
@@ -60,6 +61,13 @@ func main() {
 	abs, _ := filepath.Abs(*svinitPath)
 	*svinitPath = abs
 	sups := supervisors()
+	if *only != "" {
+		for _, s := range sups {
+			if s.name == *only {
+				sups = []supervisor{s}
+			}
+		}
+	}
 	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernel())
 	rows := []string{
 		"Memory Pss, 10 services (KiB, all supervisor processes)",

@@ -4,17 +4,26 @@ package main
 var applets map[string]applet
 
 // linked are the applets svinit --install makes symlinks for.
-var linked = []string{"svc", "svstat", "svok", "sv", "svscanctl", "svwait"}
+var linked = []string{"svc", "svstat", "svok", "sv", "svscanctl", "svwait",
+	"setuidgid", "envuidgid", "envdir", "softlimit", "pgrphack", "chpst", "multilog", "tai64nlocal"}
 
 func init() {
 	applets = map[string]applet{
-		"svinit":    runInit,
-		"svc":       runSvc,
-		"svstat":    runSvstat,
-		"svok":      runSvok,
-		"sv":        runSv,
-		"svscanctl": runSvscanctl,
-		"svwait":    runSvwait,
-		"check":     runCheck,
+		"svinit":      runInit,
+		"svc":         runSvc,
+		"svstat":      runSvstat,
+		"svok":        runSvok,
+		"sv":          runSv,
+		"svscanctl":   runSvscanctl,
+		"svwait":      runSvwait,
+		"setuidgid":   runSetuidgid,
+		"envuidgid":   runEnvuidgid,
+		"envdir":      runEnvdir,
+		"softlimit":   runSoftlimit,
+		"pgrphack":    runPgrphack,
+		"chpst":       runChpst,
+		"multilog":    runMultilog,
+		"tai64nlocal": runTai64nlocal,
+		"check":       runCheck,
 	}
 }

@@ -1,25 +1,32 @@
-// Package svlog writes svinit's own messages in the classic daemontools style:
-// "svinit: warning: unable to start /service/web/run: exec format error".
+// Package svlog writes svinit's output: its own messages in the classic
+// daemontools style ("svinit: warning: unable to start /service/web/run:
+// exec format error") and the services' lines prefixed with their name
+// ("memcached: ..."), as text or as one JSON object a line. Every line is
+// written whole, under one lock, so lines never interleave.
 package svlog
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 var (
-	mu   sync.Mutex
-	out  io.Writer = os.Stderr
-	name           = "svinit"
+	mu      sync.Mutex
+	stdout  io.Writer = os.Stdout
+	stderr  io.Writer = os.Stderr
+	name              = "svinit"
+	jsonOut bool
 )
 
-// SetOutput sends messages to w (tests use it).
+// SetOutput sends both streams to w (tests use it).
 func SetOutput(w io.Writer) {
 	mu.Lock()
 	defer mu.Unlock()
-	out = w
+	stdout, stderr = w, w
 }
 
 // SetName sets the program name that starts every message.
@@ -29,15 +36,54 @@ func SetName(n string) {
 	name = n
 }
 
+// SetJSON switches to one JSON object a line: time, service, stream, message.
+func SetJSON(on bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	jsonOut = on
+}
+
+// record is one line in --log-format json.
+type record struct {
+	Time    string `json:"time"`
+	Service string `json:"service"`
+	Stream  string `json:"stream"`
+	Level   string `json:"level,omitempty"`
+	Message string `json:"message"`
+}
+
+// Line writes one line a service wrote on stream ("stdout" or "stderr").
+func Line(service, stream string, msg []byte) {
+	mu.Lock()
+	defer mu.Unlock()
+	w := stdout
+	if stream == "stderr" {
+		w = stderr
+	}
+	if jsonOut {
+		writeJSON(w, record{Service: service, Stream: stream, Message: string(msg)})
+		return
+	}
+	buf := make([]byte, 0, len(service)+len(msg)+3)
+	buf = append(append(append(buf, service...), ": "...), msg...)
+	_, _ = w.Write(append(buf, '\n'))
+}
+
+func writeJSON(w io.Writer, r record) {
+	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(r)
+	_, _ = w.Write(append(b, '\n'))
+}
+
 func write(level, format string, args []any) {
 	msg := fmt.Sprintf(format, args...)
 	mu.Lock()
 	defer mu.Unlock()
-	if level == "" {
-		fmt.Fprintf(out, "%s: %s\n", name, msg)
+	if jsonOut {
+		writeJSON(stderr, record{Service: name, Stream: "stderr", Level: level, Message: msg})
 		return
 	}
-	fmt.Fprintf(out, "%s: %s: %s\n", name, level, msg)
+	fmt.Fprintf(stderr, "%s: %s: %s\n", name, level, msg)
 }
 
 // Info reports a normal event (a start, an exit).

@@ -1,0 +1,213 @@
+// Package chain holds what the chain-loading applets (setuidgid, envuidgid,
+// envdir, softlimit, pgrphack, chpst) do to their own process before they
+// execute the rest of their command line.
+package chain
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/svinit/svinit/supervisor/svdir"
+)
+
+// Account is a user, and the group it runs under.
+type Account struct {
+	UID, GID int
+	Groups   []int // supplementary groups to set (the primary one at least)
+}
+
+// LookupAccount finds "user" or, with groups, "user:group[:group...]" (runit's
+// chpst -u form; the first group is the primary one).
+func LookupAccount(spec string, groupsAllowed bool) (Account, error) {
+	name, groups, _ := strings.Cut(spec, ":")
+	if groups != "" && !groupsAllowed {
+		return Account{}, fmt.Errorf("unknown account %s", spec)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return Account{}, err
+	}
+	a := Account{}
+	a.UID, _ = strconv.Atoi(u.Uid)
+	a.GID, _ = strconv.Atoi(u.Gid)
+	a.Groups = []int{a.GID}
+	if groups != "" {
+		a.Groups = nil
+		for i, g := range strings.Split(groups, ":") {
+			grp, err := user.LookupGroup(g)
+			if err != nil {
+				return Account{}, err
+			}
+			gid, _ := strconv.Atoi(grp.Gid)
+			if i == 0 {
+				a.GID = gid
+			}
+			a.Groups = append(a.Groups, gid)
+		}
+	}
+	return a, nil
+}
+
+// Become sets the groups, then the gid, then the uid of this process (all
+// its threads).
+func (a Account) Become() error {
+	if err := syscall.Setgroups(a.Groups); err != nil {
+		return fmt.Errorf("unable to setgroups: %s", svdir.ErrStr(err))
+	}
+	if err := syscall.Setgid(a.GID); err != nil {
+		return fmt.Errorf("unable to setgid: %s", svdir.ErrStr(err))
+	}
+	if err := syscall.Setuid(a.UID); err != nil {
+		return fmt.Errorf("unable to setuid: %s", svdir.ErrStr(err))
+	}
+	return nil
+}
+
+// Env sets $UID and $GID as envuidgid does.
+func (a Account) Env() {
+	os.Setenv("UID", strconv.Itoa(a.UID))
+	os.Setenv("GID", strconv.Itoa(a.GID))
+}
+
+// Envdir applies a daemontools envdir: each file names a variable; an empty
+// file removes it; otherwise its first line is the value, trailing spaces
+// and tabs removed and NULs turned into newlines. Dot files are skipped.
+// The error says which file and why, in daemontools' words.
+func Envdir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return &DirError{Dir: dir, Err: err}
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("unable to read directory %s: %s", dir, svdir.ErrStr(err))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("unable to read %s: %s", path, svdir.ErrStr(err))
+		}
+		if len(b) == 0 {
+			os.Unsetenv(name)
+			continue
+		}
+		line, _, _ := bytes.Cut(b, []byte("\n"))
+		line = bytes.TrimRight(line, " \t")
+		line = bytes.ReplaceAll(line, []byte{0}, []byte("\n"))
+		os.Setenv(name, string(line))
+	}
+	return nil
+}
+
+// DirError is an envdir that cannot be opened.
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string {
+	return "unable to switch to directory " + e.Dir + ": " + svdir.ErrStr(e.Err)
+}
+
+// Limit is one resource limit to set: Value is the soft limit; Hard means
+// "as high as the hard limit" (softlimit's "=").
+type Limit struct {
+	Resource int
+	Value    uint64
+	Hard     bool
+}
+
+// SetLimits lowers (or raises up to the hard limit) each soft limit.
+func SetLimits(limits []Limit) error {
+	for _, l := range limits {
+		var r syscall.Rlimit
+		if err := syscall.Getrlimit(l.Resource, &r); err != nil {
+			return fmt.Errorf("unable to getrlimit: %s", svdir.ErrStr(err))
+		}
+		r.Cur = l.Value
+		if l.Hard || r.Cur > r.Max {
+			r.Cur = r.Max
+		}
+		if err := syscall.Setrlimit(l.Resource, &r); err != nil {
+			return fmt.Errorf("unable to setrlimit: %s", svdir.ErrStr(err))
+		}
+	}
+	return nil
+}
+
+// ParseLimit reads a softlimit value: a number of units, or "=" for the
+// hard limit.
+func ParseLimit(resource int, v string) (Limit, error) {
+	if v == "=" {
+		return Limit{Resource: resource, Hard: true}, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return Limit{}, fmt.Errorf("not a number: %q", v)
+	}
+	return Limit{Resource: resource, Value: n}, nil
+}
+
+// Prepared is an exec made ready: the path found and the C argv and
+// environment built. Run allocates nothing, so it still works after a tight
+// RLIMIT_AS or RLIMIT_DATA has been set on this (Go) process.
+type Prepared struct {
+	path *byte
+	argv []*byte
+	env  []*byte
+}
+
+// Prepare finds argv[0] in PATH and builds the exec; argv0, if set,
+// replaces what the program sees as its name. The environment is taken now.
+func Prepare(argv []string, argv0 string) (*Prepared, error) {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			err = syscall.ENOENT
+		}
+		return nil, err
+	}
+	args := append([]string(nil), argv...)
+	if argv0 != "" {
+		args[0] = argv0
+	}
+	p := &Prepared{}
+	if p.path, err = syscall.BytePtrFromString(path); err != nil {
+		return nil, err
+	}
+	if p.argv, err = syscall.SlicePtrFromStrings(args); err != nil {
+		return nil, err
+	}
+	if p.env, err = syscall.SlicePtrFromStrings(os.Environ()); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Run executes the prepared program in this process; it returns only on
+// failure.
+func (p *Prepared) Run() error {
+	_, _, errno := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)),
+		uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.env[0])))
+	return errno
+}

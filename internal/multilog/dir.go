@@ -1,0 +1,140 @@
+package multilog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// logDir is one log directory: current, and old files @<tai64n>.s.
+type logDir struct {
+	path    string
+	size    int // rotate when current would grow past this
+	num     int // keep at most this many old files
+	lock    *os.File
+	current *os.File
+	written int
+}
+
+// retry is how long a write that failed (disk full) waits before trying
+// again; no line is dropped.
+var retry = time.Second
+
+// warn reports a problem; set by the caller (stderr).
+var warn = func(format string, args ...any) {}
+
+func (d *logDir) open() error {
+	if err := os.MkdirAll(d.path, 0o700); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(d.path, "lock"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return fmt.Errorf("unable to lock directory %s: temporary failure", d.path)
+	}
+	d.lock = lock
+	if f, err := os.OpenFile(filepath.Join(d.path, "state"), os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
+		f.Close() // daemontools' processor state; empty without a processor
+	}
+	return d.openCurrent()
+}
+
+func (d *logDir) openCurrent() error {
+	f, err := os.OpenFile(filepath.Join(d.path, "current"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	_ = f.Chmod(0o644)
+	d.current, d.written = f, int(st.Size())
+	return nil
+}
+
+// write appends one line (with its newline), rotating first if it would
+// not fit; a failed write is retried until it succeeds.
+func (d *logDir) write(line []byte) {
+	if d.written > 0 && d.written+len(line) > d.size {
+		d.rotate()
+	}
+	for len(line) > 0 {
+		n, err := d.current.Write(line)
+		d.written += n
+		line = line[n:]
+		if err != nil {
+			warn("unable to write to %s/current, pausing: %v", d.path, errText(err))
+			time.Sleep(retry)
+		}
+	}
+}
+
+// rotate makes current an old file @<tai64n>.s (mode 0744: complete) and
+// starts a new current, removing the oldest files beyond num.
+func (d *logDir) rotate() {
+	for {
+		err := d.current.Sync()
+		if err == nil {
+			err = d.current.Chmod(0o744)
+		}
+		if err == nil {
+			err = os.Rename(filepath.Join(d.path, "current"), filepath.Join(d.path, TAI64N(time.Now())+".s"))
+		}
+		if err == nil {
+			d.current.Close()
+			err = d.openCurrent()
+		}
+		if err == nil {
+			break
+		}
+		warn("unable to rotate %s, pausing: %v", d.path, errText(err))
+		time.Sleep(retry)
+	}
+	d.prune()
+}
+
+func (d *logDir) prune() {
+	entries, _ := os.ReadDir(d.path)
+	var old []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "@") && strings.HasSuffix(e.Name(), ".s") {
+			old = append(old, e.Name())
+		}
+	}
+	sort.Strings(old)
+	for len(old) > d.num-1 {
+		_ = os.Remove(filepath.Join(d.path, old[0]))
+		old = old[1:]
+	}
+}
+
+// close marks current complete (mode 0744), as daemontools does at the end.
+func (d *logDir) close() {
+	if d.current != nil {
+		_ = d.current.Sync()
+		_ = d.current.Chmod(0o744)
+		d.current.Close()
+	}
+	if d.lock != nil {
+		d.lock.Close()
+	}
+}
+
+func errText(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) && errno == unix.ENOSPC {
+		return "out of disk space"
+	}
+	return err.Error()
+}

@@ -1,0 +1,31 @@
+package multilog
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// TAI64N is the label daemontools prints: "@" and 24 hex digits, seconds
+// 2^62 + 10 + Unix time, then nanoseconds.
+func TAI64N(t time.Time) string {
+	return fmt.Sprintf("@%016x%08x", uint64(0x400000000000000a+t.Unix()), uint32(t.Nanosecond()))
+}
+
+// ParseTAI64N reads a label back; ok is false if s does not start with one.
+func ParseTAI64N(s string) (time.Time, bool) {
+	if len(s) < 25 || s[0] != '@' {
+		return time.Time{}, false
+	}
+	sec, err1 := strconv.ParseUint(s[1:17], 16, 64)
+	nsec, err2 := strconv.ParseUint(s[17:25], 16, 32)
+	if err1 != nil || err2 != nil || sec < 0x400000000000000a || nsec >= 1e9 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(sec-0x400000000000000a), int64(nsec)), true
+}
+
+// Local is tai64nlocal's rendering: "2006-01-02 15:04:05.999999999".
+func Local(t time.Time) string {
+	return t.Local().Format("2006-01-02 15:04:05.000000000")
+}
