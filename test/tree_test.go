@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svinit/svinit/supervisor/svdir"
 )
 
 // files describes a service directory: path inside it → content. Scripts
@@ -77,20 +78,8 @@ func statusOf(t *testing.T, dir string) serviceStatus {
 	return st
 }
 
-type serviceStatus struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	Pid       int    `json:"pid"`
-	Seconds   int64  `json:"seconds"`
-	Want      string `json:"want"`
-	Normally  string `json:"normally"`
-	Paused    bool   `json:"paused"`
-	Ready     bool   `json:"ready"`
-	Restarts  int    `json:"restarts"`
-	LastExit  string `json:"last_exit"`
-	LastError string `json:"last_error"`
-	Error     string `json:"error"`
-}
+// serviceStatus is what svstat --json prints for one service.
+type serviceStatus = svdir.Report
 
 // waitState waits until the service's svstat --json satisfies ok.
 func waitState(t *testing.T, dir string, ok func(serviceStatus) bool, msg string) serviceStatus {

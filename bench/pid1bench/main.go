@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/svinit/svinit/bench/internal/procs"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +50,7 @@ func main() {
 		{"no init (the main command's own signal path)", nil},
 	}
 	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d signals\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernel(), *n, *reps, *sigs)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *sigs)
 	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, in := range inits {
@@ -94,7 +95,7 @@ func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
 	}
 	var pid int
 	for pid == 0 {
-		if kids := children(c.Process.Pid); len(kids) == 1 {
+		if kids := procs.Children(c.Process.Pid); len(kids) == 1 {
 			pid = kids[0]
 		}
 	}
@@ -110,7 +111,7 @@ func storm(in initSpec, n int) (time.Duration, int, int) {
 	}
 	d, _ := time.ParseDuration(f[1] + "ns")
 	peak, _ := strconv.Atoi(f[2])
-	hwm := statusKiB(pid, "VmHWM")
+	hwm := procs.KiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:")
 	_ = c.Wait()
 	return d, peak, hwm
 }
@@ -120,7 +121,7 @@ func forwardLatency(in initSpec, samples int) []float64 {
 	_, _ = out.ReadString('\n') // ready
 	var lat []float64
 	for i := 0; i < samples; i++ {
-		t0 := mono()
+		t0 := procs.Mono()
 		_ = unix.Kill(pid, unix.SIGUSR1)
 		line, _ := out.ReadString('\n')
 		t1, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
@@ -136,7 +137,7 @@ func idleRSS(in initSpec) int {
 	c, pid, out := startNS(in, "helper:idle")
 	_, _ = out.ReadString('\n')
 	time.Sleep(200 * time.Millisecond)
-	rss := statusKiB(pid, "VmRSS")
+	rss := procs.KiB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
 	_ = unix.Kill(pid, unix.SIGTERM)
 	_ = c.Wait()
 	return rss
@@ -153,7 +154,7 @@ func helper(name string, args []string) int {
 		fmt.Println("ready")
 		for i := 0; i < n; i++ {
 			<-ch
-			fmt.Println(mono())
+			fmt.Println(procs.Mono())
 		}
 		return 0
 	case "idle":
@@ -185,7 +186,7 @@ func helperStorm(args []string) int {
 			finished = true
 		default:
 		}
-		z := len(children(1)) - 1 // PID 1's children but me: orphans not yet reaped
+		z := len(procs.Children(1)) - 1 // PID 1's children but me: orphans not yet reaped
 		peak = max(peak, z)
 		if finished && z == 0 {
 			break
@@ -212,45 +213,8 @@ func doubleForks(n int) {
 	}
 }
 
-func children(pid int) []int {
-	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-	var out []int
-	for _, t := range tasks {
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
-		for _, f := range strings.Fields(string(b)) {
-			p, _ := strconv.Atoi(f)
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func statusKiB(pid int, key string) int {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, key+":") {
-			f := strings.Fields(l)
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
-func mono() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
-
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
-}
-
-func kernel() string {
-	var u unix.Utsname
-	_ = unix.Uname(&u)
-	return unix.ByteSliceToString(u.Release[:])
 }

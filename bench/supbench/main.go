@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/svinit/svinit/bench/internal/procs"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,7 +69,7 @@ func main() {
 			}
 		}
 	}
-	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), kernel())
+	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel())
 	rows := []string{
 		"Memory Pss, 10 services (KiB, all supervisor processes)",
 		"Memory Pss, 100 services (KiB)",
@@ -147,7 +148,7 @@ func launch(s supervisor, n int) *tree {
 	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, s.start(root)...)
 	t := &tree{root: root, cmd: exec.Command("unshare", argv...)}
 	t.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no stray tree if we die
-	t.launched = mono()
+	t.launched = procs.Mono()
 	must(t.cmd.Start())
 	return t
 }
@@ -210,7 +211,7 @@ func (t *tree) members() []int {
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		kids := childrenOf(p)
+		kids := procs.Children(p)
 		out = append(out, kids...)
 		queue = append(queue, kids...)
 	}
@@ -233,7 +234,7 @@ func (t *tree) supervisorMemory(s supervisor) (int, string) {
 	total := 0
 	counts := map[string]int{}
 	for _, p := range t.supervisorPids(s) {
-		total += kib(fmt.Sprintf("/proc/%d/smaps_rollup", p), "Pss:")
+		total += procs.KiB(fmt.Sprintf("/proc/%d/smaps_rollup", p), "Pss:")
 		counts[comm(p)]++
 	}
 	var parts []string
@@ -259,7 +260,7 @@ func restartLatency(s supervisor) string {
 		time.Sleep(1600 * time.Millisecond)
 		before := len(events(dir)["start"])
 		pid := t.servicePid()
-		t0 := mono()
+		t0 := procs.Mono()
 		must(unix.Kill(pid, unix.SIGKILL))
 		st := waitEvent(dir, "start", before+1)
 		lat = append(lat, float64(st-t0)/1e6)
@@ -297,7 +298,7 @@ func controlLatency(s supervisor) string {
 	var lat []float64
 	for i := 0; i < *ctlSamples; i++ {
 		argv := s.hup(dir)
-		t0 := mono()
+		t0 := procs.Mono()
 		must(exec.Command(argv[0], argv[1:]...).Run())
 		ev := waitEvent(dir, "hup", i+1)
 		lat = append(lat, float64(ev-t0)/1e6)
@@ -338,7 +339,7 @@ func shutdown(s supervisor) []string {
 	defer os.RemoveAll(t.root)
 	t.waitStarted(100)
 	time.Sleep(500 * time.Millisecond)
-	pid1 := childrenOf(t.cmd.Process.Pid)[0]
+	pid1 := procs.Children(t.cmd.Process.Pid)[0]
 	done := make(chan struct{})
 	go func() { _ = t.cmd.Wait(); close(done) }()
 	t0 := time.Now()
@@ -365,45 +366,9 @@ func spread(v []float64) string {
 	return fmt.Sprintf("%.2f [%.2f–%.2f]", v[len(v)/2], v[0], v[len(v)-1])
 }
 
-func childrenOf(pid int) []int {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var out []int
-	for _, t := range tasks {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
-		for _, f := range strings.Fields(string(b)) {
-			n, _ := strconv.Atoi(f)
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func comm(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	return strings.TrimSpace(string(b))
-}
-
-func kib(path, key string) int {
-	b, _ := os.ReadFile(path)
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, key) {
-			n, _ := strconv.Atoi(strings.Fields(l)[1])
-			return n
-		}
-	}
-	return 0
-}
-
-func mono() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
-
-func kernel() string {
-	var u unix.Utsname
-	_ = unix.Uname(&u)
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 func must(err error) {

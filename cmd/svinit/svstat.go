@@ -141,24 +141,8 @@ func normallyUp(dir string) (bool, error) {
 	return false, err
 }
 
-// serviceJSON is one line of svstat --json.
-type serviceJSON struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	Pid       int    `json:"pid"`
-	Seconds   int64  `json:"seconds"`
-	Want      string `json:"want"`
-	Normally  string `json:"normally"`
-	Paused    bool   `json:"paused"`
-	Ready     bool   `json:"ready"`
-	Restarts  int    `json:"restarts"`
-	LastExit  string `json:"last_exit"`
-	LastError string `json:"last_error"`
-	Error     string `json:"error,omitempty"`
-}
-
-func statusJSON(dir string, now time.Time) serviceJSON {
-	out := serviceJSON{Name: dir}
+func statusJSON(dir string, now time.Time) svdir.Report {
+	out := svdir.Report{Name: dir}
 	up, err := normallyUp(dir)
 	if err == nil {
 		err = svdir.Alive(dir)

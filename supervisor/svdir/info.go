@@ -32,3 +32,20 @@ func ReadInfo(dir string) (Info, bool) {
 	}
 	return in, true
 }
+
+// Report is one line of svstat --json: the 20-byte status and the info file
+// together, for one service directory.
+type Report struct {
+	Name      string `json:"name"`
+	State     string `json:"state"` // up, down, finish, backoff, wait; "unknown" with Error
+	Pid       int    `json:"pid"`
+	Seconds   int64  `json:"seconds"`
+	Want      string `json:"want"`
+	Normally  string `json:"normally"`
+	Paused    bool   `json:"paused"`
+	Ready     bool   `json:"ready"`
+	Restarts  int    `json:"restarts"`
+	LastExit  string `json:"last_exit"`
+	LastError string `json:"last_error"`
+	Error     string `json:"error,omitempty"`
+}
