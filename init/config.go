@@ -35,8 +35,9 @@ const ReadyTimeoutCode = 124
 // DefaultServiceDir is the tree supervised when svinit has no main command.
 const DefaultServiceDir = "/service"
 
-// DefaultRescan is how often the service tree is read again besides inotify.
-const DefaultRescan = time.Minute
+// DefaultRescan is how often the service tree is checked again besides
+// inotify (a stat of DIR; a scan only if it changed).
+const DefaultRescan = 5 * time.Minute
 
 // DefaultGrace is the shutdown deadline when neither --grace nor
 // SVINIT_GRACE says: Docker's 10 s minus a margin, so that svinit is gone
@@ -63,7 +64,7 @@ options:
   --http ADDR       serve /livez, /readyz and /metrics on ADDR (off by default)
   --log-format F    text (default: "name: line") or json (one object a line)
   --syslog          print what daemons send to /dev/log (--syslog-socket PATH: elsewhere)
-  --rescan DUR      read DIR again every DUR besides inotify (default 1m; 0: never)
+  --rescan DUR      check DIR every DUR besides inotify (default 5m; 0: never)
 `
 
 // ParseArgs reads svinit's options; the main command follows "--" or the

@@ -78,7 +78,8 @@ func (s *Supervisor) startReadiness(v *service) {
 		s.scheduleCheck(v, 0)
 		return
 	}
-	s.setReady(v)
+	v.ready = true // announced with the start itself
+	s.readinessChanged()
 }
 
 // scheduleCheck runs ./check after d, if the same ./run is still up and not

@@ -60,6 +60,7 @@ func (sc *scanner) readInotify(s *Supervisor) {
 // entry changes the directory's mtime, whatever inotify missed.
 func (sc *scanner) tick(s *Supervisor) {
 	var last unix.Stat_t
+	_ = unix.Stat(s.root, &last) // the first scan is Start's
 	for {
 		select {
 		case <-sc.ticker.C:

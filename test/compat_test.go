@@ -45,9 +45,10 @@ func compatTree(t *testing.T) (string, *run) {
 		"finishing": {"run": sh("test -e once && exec sleep 1000; touch once; exit 0"), "finish": sh("exec sleep 1000")},
 		"logged":    {"run": sh("exec sleep 1000"), "log/run": sh("exec cat >/dev/null")},
 		"checked":   {"run": sh("exec sleep 1000"), "check": sh("test -e ready")},
+		"hupper":    {"run": sh("trap '' HUP; exec sleep 1000")},
 	})
 	r := startTree(t, root)
-	for _, name := range []string{"up", "down", "lazy-up", "paused", "want-down", "logged", "checked"} {
+	for _, name := range []string{"up", "down", "lazy-up", "paused", "want-down", "logged", "checked", "hupper"} {
 		if name == "lazy-up" {
 			_, _ = tool(t, "svc", "-u", filepath.Join(root, name))
 		}
@@ -137,7 +138,7 @@ func TestRunitSvDrivesSvinit(t *testing.T) {
 		{[]string{"sv", "-v", "once", up}, "ok: run: ROOT/up: (pid P) Ns, want down\n"},
 		{[]string{"sv", "stop", up}, "ok: down: ROOT/up: Ns, normally up\n"},
 		{[]string{"sv", "start", up}, "ok: run: ROOT/up: (pid P) Ns\n"},
-		{[]string{"sv", "-v", "hup", up}, "ok: run: ROOT/up: (pid P) Ns\n"},
+		{[]string{"sv", "-v", "hup", filepath.Join(root, "hupper")}, "ok: run: ROOT/hupper: (pid P) Ns\n"},
 		{[]string{"sv", "status", filepath.Join(root, "logged")}, "run: ROOT/logged: (pid P) Ns; run: log: (pid P) Ns\n"},
 		{[]string{"sv", "-w", "1", "check", filepath.Join(root, "checked")}, "timeout: run: ROOT/checked: (pid P) Ns\n"},
 	} {

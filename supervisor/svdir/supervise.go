@@ -20,6 +20,7 @@ type Supervise struct {
 	Control *os.File // the control FIFO, non-blocking: reads wait in the poller
 	lock    *os.File
 	ok      *os.File
+	written map[string]string // what each file holds: an unchanged file is not written again
 }
 
 // Open takes over SERVICE/supervise, creating what is missing. It fails when
@@ -29,7 +30,7 @@ func Open(service string) (*Supervise, error) {
 	if err := makeSuperviseDir(dir); err != nil {
 		return nil, err
 	}
-	s := &Supervise{Path: dir}
+	s := &Supervise{Path: dir, written: map[string]string{}}
 	if err := s.takeLock(); err != nil {
 		return nil, err
 	}
@@ -152,8 +153,12 @@ func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
 
 // replace writes name atomically: NAME.new, then rename. Whatever is at
 // NAME.new is removed first and the new file made with O_EXCL|O_NOFOLLOW, so
-// a symlink planted there never sends the write elsewhere.
+// a symlink planted there never sends the write elsewhere. A file that would
+// not change is left alone (each write makes a new inode).
 func (s *Supervise) replace(name string, data []byte) error {
+	if s.written[name] == string(data) {
+		return nil
+	}
 	path := filepath.Join(s.Path, name)
 	_ = unix.Unlink(path + ".new")
 	fd, err := unix.Open(path+".new", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
@@ -168,6 +173,7 @@ func (s *Supervise) replace(name string, data []byte) error {
 	if err := os.Rename(path+".new", path); err != nil {
 		return fmt.Errorf("unable to rename %s.new: %s", path, ErrStr(err))
 	}
+	s.written[name] = string(data)
 	return nil
 }
 
