@@ -46,6 +46,7 @@ type Supervisor struct {
 	stopping bool
 	noStarts bool                  // the deadline is over: start nothing, not even ./finish
 	toStop   map[*service]bool     // shutdown: services not told to stop yet
+	batch    map[*service]bool     // services to announce once a batch of signals is sent
 	users    map[string][]*service // shutdown: who depends on each service
 	scanner  *scanner
 	scanCtl  *os.File
@@ -174,7 +175,11 @@ func (s *Supervisor) dispatch(v *service, ev event) {
 	if before != v.st.phase && (v.st.phase == phaseDown || v.st.phase == phaseBackoff) {
 		v.when = time.Now()
 	}
-	s.announce(v)
+	if s.batch != nil {
+		s.batch[v] = true
+	} else {
+		s.announce(v)
+	}
 	s.essentialCheck(v)
 }
 
@@ -415,8 +420,20 @@ func (s *Supervisor) Shutdown() {
 }
 
 // stopFree stops every service not yet stopped that no running service
-// depends on; it runs again each time a service is released.
+// depends on; it runs again each time a service is released. Every stop
+// signal goes out before any status file is written (each write is a new
+// inode: writing between the signals would delay the last service's).
 func (s *Supervisor) stopFree() {
+	s.batch = map[*service]bool{}
+	defer func() {
+		batch := s.batch
+		s.batch = nil
+		for v := range batch {
+			if !v.released {
+				s.announce(v)
+			}
+		}
+	}()
 	for changed := true; changed; {
 		changed = false
 		for v := range s.toStop {
