@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,9 @@ const checkEvery = 200 * time.Millisecond
 // The read end stays a raw non-blocking fd: an *os.File's Fd() would make
 // it blocking, and a read of a half line would then stall the loop.
 func (s *Supervisor) notifyPipe(v *service) (w *os.File, err error) {
+	if s.poller == nil {
+		return nil, fmt.Errorf("notification-fd: no epoll")
+	}
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, err

@@ -165,6 +165,9 @@ func (s *Supervisor) begin(v *service) {
 
 // watchControl registers the service's control FIFO with the poller.
 func (s *Supervisor) watchControl(v *service) {
+	if s.poller == nil {
+		return // no epoll: warned at start; the service runs, uncontrolled
+	}
 	tok, err := s.poller.add(int(v.sup.Control.Fd()), func() { s.controlReady(v) })
 	if err != nil {
 		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errText(err))
@@ -233,7 +236,7 @@ func (s *Supervisor) release(v *service) {
 		v.timer.Stop()
 	}
 	if v.sup != nil {
-		if v.ctlToken != 0 {
+		if v.ctlToken != 0 && s.poller != nil {
 			s.poller.remove(int(v.sup.Control.Fd()), v.ctlToken)
 		}
 		v.sup.Close()

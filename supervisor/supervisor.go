@@ -80,9 +80,10 @@ func (s *Supervisor) Start() {
 		svlog.Warn("unable to open %s: %v: services get a closed stdin", os.DevNull, err)
 	}
 	s.devnull = devnull
-	s.poller, err = newPoller(func(tok uint32) { s.post(func() { s.poller.fire(tok) }) })
-	if err != nil {
-		svlog.Fatal("epoll: %v: services cannot be controlled", err)
+	if p, err := newPoller(func(tok uint32) { s.post(func() { s.poller.fire(tok) }) }); err == nil {
+		s.poller = p
+	} else {
+		svlog.Warn("epoll: %v: services run, but svc and sv cannot control them", err)
 	}
 	s.scanner = startScanner(s)
 	s.openScanControl()
