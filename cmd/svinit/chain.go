@@ -225,10 +225,12 @@ func (p *chpstPlan) apply(argv []string) int {
 		}
 	}
 	if p.root != "" {
-		if err := syscall.Chroot(p.root); err != nil {
+		if err := os.Chdir(p.root); err != nil {
+			return chpstFatal("unable to change directory: %s: %s", p.root, svdir.ErrStr(err))
+		}
+		if err := syscall.Chroot("."); err != nil {
 			return chpstFatal("unable to change root directory: %s", svdir.ErrStr(err))
 		}
-		_ = os.Chdir("/")
 	}
 	if p.nice != 0 {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, p.nice); err != nil {
