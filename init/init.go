@@ -99,6 +99,9 @@ func Run(cfg Config) int {
 	}
 	if in.sup != nil {
 		in.sup.Start()
+		// The start-up burst leaves freed heap the runtime would keep for a
+		// while: give it back once, so PID 1 stays small for its long life.
+		time.AfterFunc(500*time.Millisecond, debug.FreeOSMemory)
 	}
 	in.maybeStartMain()
 	if in.finished() {
