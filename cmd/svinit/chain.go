@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -25,6 +26,7 @@ func usage(name, text string, code int) int {
 // run executes the child or says why not (exit 111); setup runs between
 // the preparation of the exec and the exec itself.
 func run(name string, argv []string, setup ...func() error) int {
+	runtime.LockOSThread() // the setup and the exec on one thread
 	p, err := chain.Prepare(argv, "")
 	if err != nil {
 		return fatal(name, "unable to run %s: %s", argv[0], svdir.ErrStr(err))
@@ -203,6 +205,9 @@ func (p *chpstPlan) add(o opt) int {
 }
 
 func (p *chpstPlan) apply(argv []string) int {
+	// Niceness is per thread on Linux: the setup and the exec must happen
+	// on one thread, or the program may start with another thread's nice.
+	runtime.LockOSThread()
 	var acct, envAcct chain.Account
 	var err error
 	if p.user != "" {
