@@ -154,7 +154,7 @@ func (in *initProc) loop() int {
 		case s := <-in.sigs:
 			in.onSignal(s.(unix.Signal))
 		case <-in.reaper.Ready():
-			exits, _ := in.reaper.Take()
+			exits := in.reaper.Take()
 			for _, e := range exits {
 				in.onExit(e)
 			}

@@ -73,16 +73,17 @@ func (r *Reaper) Start(s Spec) (*Proc, error) {
 func (r *Reaper) Ready() <-chan struct{} { return r.ready }
 
 // Take returns the exits of started processes queued since the last call, in
-// the order they were reaped, and whether no child at all is left: as PID 1 or
-// a subreaper that means svinit's whole process tree is gone.
-func (r *Reaper) Take() (exits []Exit, empty bool) {
+// the order they were reaped.
+func (r *Reaper) Take() []Exit {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	exits, r.queue = r.queue, nil
-	return exits, r.empty
+	exits := r.queue
+	r.queue = nil
+	return exits
 }
 
-// Empty reports whether no child at all is left.
+// Empty reports whether no child at all is left: as PID 1 or a subreaper
+// that means svinit's whole process tree is gone.
 func (r *Reaper) Empty() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -30,10 +30,9 @@ func take(t *testing.T, r *Reaper, n int) (exits []Exit, empty bool) {
 	for {
 		select {
 		case <-r.Ready():
-			e, emp := r.Take()
-			exits = append(exits, e...)
-			if len(exits) >= n && emp {
-				return exits, emp
+			exits = append(exits, r.Take()...)
+			if len(exits) >= n && r.Empty() {
+				return exits, true
 			}
 		case <-deadline:
 			t.Fatalf("reaper: %d of %d exits after 5s", len(exits), n)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
+	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -124,7 +125,7 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 // open takes over the service's supervise/ directory, and makes the pipes
 // that carry its output to svinit's, prefixed with its name.
 func (s *Supervisor) open(v *service) bool {
-	sup, err := openSupervise(v.dir)
+	sup, err := svdir.Open(v.dir)
 	if err != nil {
 		s.warnOnce(v.name, err.Error())
 		return false
@@ -156,7 +157,7 @@ func (s *Supervisor) closeOutput(v *service) {
 // says it is normally down.
 func (s *Supervisor) begin(v *service) {
 	if _, err := os.Stat(filepath.Join(v.dir, "down")); err == nil {
-		v.when = timeNow()
+		v.when = time.Now()
 		s.announce(v)
 		return
 	}

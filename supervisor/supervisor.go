@@ -390,9 +390,6 @@ func (s *Supervisor) Rescan() { s.scan() }
 // is started, not even ./finish.
 func (s *Supervisor) StopStarting() { s.noStarts = true }
 
-// Stopping reports whether Shutdown was called.
-func (s *Supervisor) Stopping() bool { return s.stopping }
-
 // Done reports whether every service is released (after Shutdown).
 func (s *Supervisor) Done() bool { return len(s.services) == 0 && len(s.byProc) == 0 }
 

@@ -5,13 +5,7 @@ import (
 	"time"
 
 	"github.com/svinit/svinit/internal/svlog"
-	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
-)
-
-var (
-	timeNow       = time.Now
-	openSupervise = svdir.Open
 )
 
 // scanner asks the loop to scan when the tree changes (inotify), and every

@@ -18,23 +18,9 @@ var (
 	mu      sync.Mutex
 	stdout  io.Writer = os.Stdout
 	stderr  io.Writer = os.Stderr
-	name              = "svinit"
+	name              = "svinit" // starts every message of svinit's own
 	jsonOut bool
 )
-
-// SetOutput sends both streams to w (tests use it).
-func SetOutput(w io.Writer) {
-	mu.Lock()
-	defer mu.Unlock()
-	stdout, stderr = w, w
-}
-
-// SetName sets the program name that starts every message.
-func SetName(n string) {
-	mu.Lock()
-	defer mu.Unlock()
-	name = n
-}
 
 // SetJSON switches to one JSON object a line: time, service, stream, message.
 func SetJSON(on bool) {
