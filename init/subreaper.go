@@ -16,5 +16,7 @@ func becomeReaper() {
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		svlog.Warn("not PID 1 and unable to become a child subreaper: %v: orphans will not be reaped", err)
+		return
 	}
+	svlog.Info("not PID 1 (pid %d): a child subreaper; orphans of its tree come back to it", os.Getpid())
 }

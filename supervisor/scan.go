@@ -127,7 +127,7 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 func (s *Supervisor) open(v *service) bool {
 	sup, err := svdir.Open(v.dir)
 	if err != nil {
-		s.warnOnce(v.name, err.Error())
+		s.warnOnce(v.name, v.name+": not started: "+err.Error())
 		return false
 	}
 	v.sup = sup

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/svinit/svinit/internal/svlog"
+	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,12 +13,13 @@ import (
 // (a dot name, so never taken for a service).
 const ScanControl = ".svinit/control"
 
-// openScanControl makes ROOT/.svinit/control: 'a' or 'h' rescans now, 't'
+// openScanControl makes ROOT/.svinit/control (.svinit may be a symlink to a
+// writable place, as supervise/ may): 'a' or 'h' rescans now, 't'
 // stops every service and svinit.
 func (s *Supervisor) openScanControl() {
 	path := filepath.Join(s.root, ScanControl)
-	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil && !os.IsExist(err) {
-		svlog.Warn("unable to create %s: %s: svscanctl will not reach svinit", filepath.Dir(path), errText(err))
+	if err := svdir.MakePrivateDir(filepath.Dir(path)); err != nil {
+		svlog.Warn("%s: svscanctl will not reach svinit", err)
 		return
 	}
 	if err := unix.Mkfifo(path, 0o600); err != nil && err != unix.EEXIST {

@@ -15,7 +15,7 @@ import (
 
 // The example image's service tree (images/memcached-keepalived-gearmand)
 // with the real daemons, under svinit as PID 1 — here in namespaces of the
-// test's own (the Docker suite is still to come): all three become ready
+// test's own (test/e2e runs it in Docker): all three become ready
 // by their check scripts, memcached's log/ service prints its lines, and
 // keepalived's syslog lines and MASTER state come through --syslog.
 func TestExampleImageServices(t *testing.T) {
@@ -28,7 +28,8 @@ func TestExampleImageServices(t *testing.T) {
 	root := filepath.Join(tmp, "service")
 	require.NoError(t, exec.Command("cp", "-a", "../images/memcached-keepalived-gearmand/service", root).Run())
 	script := "ip link add eth0 type veth peer name eth1 && ip link set eth1 up && ip link set eth0 up && " +
-		"ip addr add 10.231.0.1/24 dev eth0 && ip link set lo up && mount --bind " + dev + " /dev && exec " + svinit + " --syslog -s " + root
+		"ip addr add 10.231.0.1/24 dev eth0 && ip link set lo up && mount --bind " + dev + " /dev && " +
+		"mount -t tmpfs tmpfs /run && exec " + svinit + " --syslog -s " + root
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--mount", "--net", "--kill-child", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
 		"KEEPALIVED_STATE=MASTER", "KEEPALIVED_VIP=10.231.0.10/24", "KEEPALIVED_RUN_DIR="+tmp,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +28,7 @@ type Supervise struct {
 // another supervisor (svinit, supervise, runsv or s6-supervise) holds it.
 func Open(service string) (*Supervise, error) {
 	dir := filepath.Join(service, "supervise")
-	if err := makeSuperviseDir(dir); err != nil {
+	if err := MakePrivateDir(dir); err != nil {
 		return nil, err
 	}
 	s := &Supervise{Path: dir, written: map[string]string{}}
@@ -43,9 +44,11 @@ func Open(service string) (*Supervise, error) {
 	return s, nil
 }
 
-// makeSuperviseDir creates dir with mode 0700. A symlink (the way to give a
+// MakePrivateDir creates dir with mode 0700. A symlink (the way to give a
 // read-only service directory a writable supervise/) gets its target created.
-func makeSuperviseDir(dir string) error {
+// A directory that exists but belongs to another user is refused: whoever
+// made it could hold its FIFOs open and control the service.
+func MakePrivateDir(dir string) error {
 	if target, err := os.Readlink(dir); err == nil {
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(dir), target)
@@ -66,6 +69,9 @@ func makeSuperviseDir(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
 		return fmt.Errorf("unable to use %s: not a directory", dir)
+	}
+	if owner := st.Sys().(*syscall.Stat_t).Uid; int(owner) != os.Geteuid() {
+		return fmt.Errorf("unable to use %s: owned by uid %d, not by svinit's uid %d", dir, owner, os.Geteuid())
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("unable to set mode 0700 on %s: %s", dir, ErrStr(err))

@@ -127,6 +127,22 @@ func TestSymlinkAndPlanted(t *testing.T) {
 	require.True(t, fi.Mode().IsRegular())
 }
 
+// A supervise/ directory that someone else made (say, a non-root user who
+// got to a shared /run first, keeping its FIFOs open) is refused, named.
+func TestForeignSuperviseRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("must run as root: it chowns a directory to another user")
+	}
+	dir := t.TempDir()
+	sup := filepath.Join(dir, "supervise")
+	require.NoError(t, os.Mkdir(sup, 0o700))
+	require.NoError(t, os.Chown(sup, 65534, 65534))
+	_, err := Open(dir)
+	require.EqualError(t, err, "unable to use "+sup+": owned by uid 65534, not by svinit's uid 0")
+	entries, _ := os.ReadDir(sup)
+	require.Empty(t, entries, "nothing was made in it")
+}
+
 func TestErrStr(t *testing.T) {
 	_, err := os.Open("/nonexistent/x")
 	require.Equal(t, "file does not exist", ErrStr(err))
