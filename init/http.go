@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -133,7 +136,26 @@ func (in *initProc) metrics() string {
 		d = time.Since(in.stopAt).Seconds()
 	}
 	fmt.Fprintf(&b, "svinit_shutdown_duration_seconds %.3f\n", d)
+	selfMetrics(&b, gauge)
 	return b.String()
+}
+
+// selfMetrics is svinit's own footprint, with the usual Prometheus names:
+// what the fault and soak tests watch for leaks.
+func selfMetrics(b *strings.Builder, gauge func(name, help string)) {
+	gauge("go_goroutines", "Goroutines in svinit.")
+	fmt.Fprintf(b, "go_goroutines %d\n", runtime.NumGoroutine())
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		gauge("process_open_fds", "File descriptors svinit holds.")
+		fmt.Fprintf(b, "process_open_fds %d\n", len(fds)-1) // less ReadDir's own
+	}
+	if statm, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if f := strings.Fields(string(statm)); len(f) > 1 {
+			pages, _ := strconv.Atoi(f[1])
+			gauge("process_resident_memory_bytes", "svinit's resident memory.")
+			fmt.Fprintf(b, "process_resident_memory_bytes %d\n", pages*os.Getpagesize())
+		}
+	}
 }
 
 func b2i(v bool) int {

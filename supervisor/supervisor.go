@@ -118,6 +118,21 @@ func (s *Supervisor) runDied(v *service, e reaper.Exit) {
 	v.ready = false
 	v.lastExit, v.lastCode = reaper.Describe(e.Status), e.Code()
 	lived := time.Since(v.started)
+	kind := v.countExit(lived)
+	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
+		v.st.wantUp, v.gaveUp = false, true
+		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.failsInRow, max)
+		svlog.Warn("%s: %s", v.name, v.lastErr)
+	}
+	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
+	v.finishArgs = finishArgs(e.Status)
+	s.dispatch(v, event{kind: kind})
+}
+
+// countExit counts an exit of ./run after it lived so long: the quick
+// failures that set the backoff, the failures in a row for max-restarts,
+// the restarts svinit did not ask for. It says which event the exit is.
+func (v *service) countExit(lived time.Duration) eventKind {
 	requested := v.st.gotTerm || !v.st.wantUp
 	kind := evRunDied
 	if lived < quickExit {
@@ -136,14 +151,7 @@ func (s *Supervisor) runDied(v *service, e reaper.Exit) {
 		}
 	}
 	v.gaveUp = requested
-	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
-		v.st.wantUp, v.gaveUp = false, true
-		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.failsInRow, max)
-		svlog.Warn("%s: %s", v.name, v.lastErr)
-	}
-	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
-	v.finishArgs = finishArgs(e.Status)
-	s.dispatch(v, event{kind: kind})
+	return kind
 }
 
 // finishArgs are runit's arguments to ./finish: the exit code (-1 if killed)

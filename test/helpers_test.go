@@ -34,6 +34,32 @@ var helpers = map[string]func(args []string) int{
 		return 0
 	},
 	"orphan-leaf": helperOrphanLeaf,
+	"firehose":    helperFirehose,
+}
+
+// firehoseLine is one line of helperFirehose's output (99 bytes + newline).
+var firehoseLine = strings.Repeat("0123456789", 9) + "012345678\n"
+
+// helperFirehose writes lines at MB megabytes a second for SECS seconds,
+// then "done N" with the number of lines.
+func helperFirehose(args []string) int {
+	mb, _ := strconv.Atoi(args[0])
+	secs, _ := strconv.Atoi(args[1])
+	chunk := []byte(strings.Repeat(firehoseLine, 655))
+	rate := float64(mb) * 1e6
+	began, written, lines := time.Now(), 0, 0
+	for time.Since(began) < time.Duration(secs)*time.Second {
+		if _, err := os.Stdout.Write(chunk); err != nil {
+			return 1
+		}
+		written += len(chunk)
+		lines += 655
+		if ahead := time.Duration(float64(written)/rate*1e9) - time.Since(began); ahead > 0 {
+			time.Sleep(ahead)
+		}
+	}
+	fmt.Printf("done %d\n", lines)
+	return 0
 }
 
 func runHelper(name string, args []string) int {

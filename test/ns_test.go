@@ -65,7 +65,10 @@ func startPlain(t *testing.T, args ...string) *run {
 func start(t *testing.T, cmd *exec.Cmd) *run {
 	t.Helper()
 	r := &run{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	if cmd.Stdout == nil {
+		cmd.Stdout = r.stdout
+	}
+	cmd.Stderr = r.stderr
 	require.NoError(t, cmd.Start())
 	go func() { r.err = cmd.Wait(); close(r.done) }()
 	t.Cleanup(func() {

@@ -83,7 +83,7 @@ func MakePrivateDir(dir string) error {
 // (what s6-supervise tests) on supervise/lock.
 func (s *Supervise) takeLock() error {
 	path := filepath.Join(s.Path, "lock")
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("unable to open %s: %s", path, ErrStr(err))
 	}

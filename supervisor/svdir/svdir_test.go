@@ -143,6 +143,46 @@ func TestForeignSuperviseRefused(t *testing.T) {
 	require.Empty(t, entries, "nothing was made in it")
 }
 
+// A symlink planted under any of supervise/'s names never sends a write (or
+// a new file) outside: status, stat, pid and svinit.json replace the link
+// itself; lock, control and ok are refused with the path named.
+func TestPlantedSymlinksNeverFollowed(t *testing.T) {
+	for _, name := range []string{"lock", "control", "ok", "status", "stat", "pid", InfoFile} {
+		t.Run(name, func(t *testing.T) {
+			dir, outside := t.TempDir(), t.TempDir()
+			sup := filepath.Join(dir, "supervise")
+			require.NoError(t, os.Mkdir(sup, 0o700))
+			victim := filepath.Join(outside, "victim")
+			require.NoError(t, os.WriteFile(victim, []byte("keep"), 0o644))
+			require.NoError(t, os.Symlink(victim, filepath.Join(sup, name)))
+			dangling := filepath.Join(outside, "new")
+			require.NoError(t, os.Symlink(dangling, filepath.Join(sup, name+".new")))
+			s, err := Open(dir)
+			if err == nil {
+				err = s.Listen()
+			}
+			if err == nil {
+				err = s.Announce(Status{Want: 'u', Pid: 42}, false, &Info{})
+				s.Close()
+			}
+			switch name {
+			case "lock", "control", "ok":
+				require.ErrorContains(t, err, filepath.Join(sup, name))
+			default:
+				require.NoError(t, err)
+				fi, err := os.Lstat(filepath.Join(sup, name))
+				require.NoError(t, err)
+				require.True(t, fi.Mode().IsRegular(), "the link itself was replaced")
+			}
+			b, _ := os.ReadFile(victim)
+			require.Equal(t, "keep", string(b))
+			require.NoFileExists(t, dangling)
+			entries, _ := os.ReadDir(outside)
+			require.Len(t, entries, 1, "nothing new outside supervise/")
+		})
+	}
+}
+
 func TestErrStr(t *testing.T) {
 	_, err := os.Open("/nonexistent/x")
 	require.Equal(t, "file does not exist", ErrStr(err))
