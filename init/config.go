@@ -136,9 +136,16 @@ func durationFlag(fs *flag.FlagSet, name string, dst *time.Duration) {
 
 // parseDuration accepts a Go duration ("5s", "1m30s", "250ms") or a number
 // of seconds ("5", "2.5").
+// maxSeconds is the longest duration given in plain seconds: a century,
+// far below where time.Duration would overflow.
+const maxSeconds = 100 * 365 * 24 * 3600
+
 func parseDuration(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
-	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f < 0 || f > maxSeconds || f != f {
+			return 0, fmt.Errorf("not a duration: %q (0 to %d seconds)", v, int(maxSeconds))
+		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	d, err := time.ParseDuration(v)

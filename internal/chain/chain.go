@@ -107,12 +107,17 @@ func Envdir(dir string) error {
 			os.Unsetenv(name)
 			continue
 		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		line = bytes.TrimRight(line, " \t")
-		line = bytes.ReplaceAll(line, []byte{0}, []byte("\n"))
-		os.Setenv(name, string(line))
+		os.Setenv(name, EnvValue(b))
 	}
 	return nil
+}
+
+// EnvValue is envdir's value of a file: its first line, trailing spaces
+// and tabs removed, NULs turned into newlines.
+func EnvValue(b []byte) string {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	line = bytes.TrimRight(line, " \t")
+	return string(bytes.ReplaceAll(line, []byte{0}, []byte("\n")))
 }
 
 // DirError is an envdir that cannot be opened.

@@ -1,0 +1,45 @@
+package supervisor
+
+import "testing"
+
+// Any sequence of control bytes (through the real command table), mixed
+// with the process events that may come between them, drives the life cycle
+// without a panic and into no impossible state: a start is only asked for
+// into phase up, a backoff timer only in phase backoff, and a service that
+// is up is never started again.
+func FuzzControl(f *testing.F) {
+	f.Add([]byte("udoupctkhaiq12x"), []byte{0, 1, 2, 3})
+	f.Add([]byte("dddduuuu"), []byte{4, 4, 4})
+	f.Add([]byte("\x00\xffz"), []byte{})
+	process := []eventKind{evRunDied, evRunDiedQuick, evStartFailed, evFinishDone, evBackoffOver, evBlocked, evDepsReady, evRemoved}
+	f.Fuzz(func(t *testing.T, cmds, procs []byte) {
+		s := state{phase: phaseDown, wantUp: true}
+		for i := 0; i < len(cmds) || i < len(procs); i++ {
+			var evs []event
+			if i < len(cmds) {
+				if ev, ok := commands[cmds[i]]; ok {
+					evs = append(evs, ev)
+				}
+			}
+			if i < len(procs) {
+				evs = append(evs, event{kind: process[int(procs[i])%len(process)]})
+			}
+			for _, ev := range evs {
+				before := s
+				var acts []action
+				s, acts = next(s, ev)
+				if s.phase > phaseWait {
+					t.Fatalf("phase %d after %v", s.phase, ev)
+				}
+				for _, a := range acts {
+					if a.kind == actStartRun && (s.phase != phaseUp || before.phase == phaseUp) {
+						t.Fatalf("start from %s into %s on %v", render(before), render(s), ev)
+					}
+					if a.kind == actBackoff && s.phase != phaseBackoff {
+						t.Fatalf("backoff timer in %s", render(s))
+					}
+				}
+			}
+		}
+	})
+}
