@@ -16,16 +16,15 @@ var daemons = []string{"memcached", "gearmand", "keepalived"}
 // name, an unprivileged user cannot control anything, and docker stop is
 // quick and clean.
 func TestExampleApp(t *testing.T) {
-	requireDocker(t)
 	network(t, "e2e-app", "172.30.0.0/24")
 	container(t, "app", "--network", "e2e-app", "--cap-add", "NET_ADMIN",
 		"-e", "KEEPALIVED_STATE=MASTER", "-e", "KEEPALIVED_PRIORITY=150", "-e", "MEMCACHED_VERBOSE=-vv", appImage)
 	ready(t, "app", append(daemons, "memcached/log")...)
 
 	require.Equal(t, "svinit", sh(t, "app", "cat /proc/1/comm"))
-	require.Contains(t, dockerOK(t, "exec", "app", "bash", "-c",
+	require.Contains(t, in(t, "app", "bash", "-c",
 		`exec 3<>/dev/tcp/127.0.0.1/11211; printf 'stats\r\nquit\r\n' >&3; cat <&3`), "STAT pid ")
-	require.Equal(t, ".", dockerOK(t, "exec", "app", "gearadmin", "--status"))
+	require.Equal(t, ".", in(t, "app", "gearadmin", "--status"))
 	eventually(t, func() bool { return hasAddr("app", "172.30.0.100") }, 10*time.Second, "keepalived holds its VIP")
 
 	t.Run("clients", func(t *testing.T) { checkClients(t) })
@@ -62,7 +61,7 @@ func checkClients(t *testing.T) {
 func checkReload(t *testing.T) {
 	pid := pidOf(t, "app", "keepalived")
 	sh(t, "app", "sed -i 's|172.30.0.100/24|172.30.0.101/24|' /run/keepalived/keepalived.conf")
-	dockerOK(t, "exec", "app", "svc", "-h", "/service/keepalived")
+	in(t, "app", "svc", "-h", "/service/keepalived")
 	eventually(t, func() bool { return hasAddr("app", "172.30.0.101") && !hasAddr("app", "172.30.0.100") },
 		10*time.Second, "keepalived took the new address after svc -h")
 	require.Equal(t, pid, pidOf(t, "app", "keepalived"), "reloaded, not restarted")
@@ -72,7 +71,7 @@ func checkReload(t *testing.T) {
 func checkKill(t *testing.T) {
 	pid := pidOf(t, "app", "memcached")
 	began := time.Now()
-	dockerOK(t, "exec", "app", "svc", "-k", "/service/memcached")
+	in(t, "app", "svc", "-k", "/service/memcached")
 	eventually(t, func() bool {
 		p := pidOf(t, "app", "memcached")
 		return p != 0 && p != pid
@@ -89,10 +88,10 @@ func checkKill(t *testing.T) {
 func checkUnprivileged(t *testing.T) {
 	pid := pidOf(t, "app", "memcached")
 	for _, svc := range []string{"svc", "/usr/bin/svc"} {
-		out, _ := dockerCmd("exec", "-u", "nobody", "app", svc, "-d", "/service/memcached")
+		out, _ := try("nobody", "app", svc, "-d", "/service/memcached")
 		require.Contains(t, out, "unable to control /service/memcached: access denied", svc)
 	}
-	out, err := dockerCmd("exec", "-u", "nobody", "app", "sh", "-c", "echo d > /service/memcached/supervise/control")
+	out, err := try("nobody", "app", "sh", "-c", "echo d > /service/memcached/supervise/control")
 	require.Error(t, err, out)
 	require.Contains(t, out, "Permission denied")
 	require.Equal(t, pid, pidOf(t, "app", "memcached"))
@@ -103,7 +102,7 @@ func checkUnprivileged(t *testing.T) {
 func checkLogs(t *testing.T) {
 	for _, want := range []string{"\nmemcached/log: ", "\ngearmand: ", "\nKeepalived_vrrp: local6.info: (VI_1) Entering MASTER STATE"} {
 		eventually(t, func() bool {
-			logs, _ := dockerCmd("logs", "app")
+			logs := logsOf("app")
 			return strings.Contains("\n"+logs, want)
 		}, 10*time.Second, "docker logs has %q", want)
 	}

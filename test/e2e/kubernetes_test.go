@@ -44,7 +44,6 @@ type pod struct {
 // svinit is not PID 1, and it stops within terminationGracePeriodSeconds
 // without touching the app.
 func TestKubernetesPod(t *testing.T) {
-	requireDocker(t)
 	b, err := os.ReadFile("../../images/kubernetes/pod.yaml")
 	require.NoError(t, err)
 	var p pod
@@ -73,13 +72,13 @@ func TestKubernetesPod(t *testing.T) {
 
 	probe := sidecar.ReadinessProbe.HTTPGet
 	get := "exec 3<>/dev/tcp/127.0.0.1/" + strconv.Itoa(probe.Port) + "; printf 'GET " + probe.Path + " HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
-	require.Contains(t, dockerOK(t, "exec", "pod-daemons", "bash", "-c", get), "200 OK", "readinessProbe")
-	dockerOK(t, append([]string{"exec", "pod-daemons"}, sidecar.LivenessProbe.Exec.Command...)...)
+	require.Contains(t, in(t, "pod-daemons", "bash", "-c", get), "200 OK", "readinessProbe")
+	in(t, "pod-daemons", sidecar.LivenessProbe.Exec.Command...)
 
 	app := sh(t, "pod-app", "pgrep -x sleep")
 	took, code := stop(t, "pod-daemons", p.Spec.TerminationGracePeriodSeconds)
 	require.Equal(t, 0, code)
 	require.Less(t, took, g)
 	require.Equal(t, app, sh(t, "pod-app", "pgrep -x sleep"), "the pause and app processes were not touched")
-	require.True(t, strings.Contains(dockerOK(t, "logs", "pod-daemons"), "a child subreaper"))
+	require.True(t, strings.Contains(logsOf("pod-daemons"), "a child subreaper"))
 }

@@ -16,8 +16,9 @@ import (
 	"testing"
 )
 
-// fallback is set when no Docker engine could be started: the tests then
-// run under unshare/nsenter (see fallback_test.go).
+// fallback says why the namespace engine runs the suite instead of Docker
+// (empty: Docker). SVINIT_E2E_ENGINE=namespaces asks for it, so that CI
+// proves the fallback works too.
 var fallback string
 
 func TestMain(m *testing.M) {
@@ -29,17 +30,32 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: must run as root (starts dockerd, makes namespaces)")
 		return 1
 	}
+	if os.Getenv("SVINIT_E2E_ENGINE") == "namespaces" {
+		return runNamespaces(m, "SVINIT_E2E_ENGINE=namespaces")
+	}
 	engine, err := startEngine()
 	if err != nil {
-		fallback = err.Error()
-		banner("NO DOCKER ENGINE: " + fallback + "\nRUNNING THE SAME CHECKS UNDER unshare/nsenter INSTEAD")
-		return m.Run()
+		banner("NO DOCKER ENGINE: " + err.Error() + "\nRUNNING THE SAME CHECKS UNDER unshare/nsenter INSTEAD")
+		return runNamespaces(m, err.Error())
 	}
 	defer engine.stop()
 	if err := buildImages(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building the images: %v\n", err)
 		return 1
 	}
+	return m.Run()
+}
+
+func runNamespaces(m *testing.M, why string) int {
+	fallback = why
+	n, err := newNamespaces()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: namespace engine: %v\n", err)
+		return 1
+	}
+	defer n.stopAll()
+	eng = n
+	fmt.Fprintf(os.Stderr, "e2e: engine: namespaces (%s)\n", why)
 	return m.Run()
 }
 

@@ -15,15 +15,14 @@ import (
 // With a read-only root and a tmpfs on /run, supervise/ (symlinks in the
 // image) lives on /run and everything comes up; svscanctl works too.
 func TestReadOnlyRoot(t *testing.T) {
-	requireDocker(t)
 	network(t, "e2e-ro", "172.30.0.0/24")
 	container(t, "ro", "--read-only", "--tmpfs", "/run", "--network", "e2e-ro", "--cap-add", "NET_ADMIN", appImage)
 	ready(t, "ro", append(daemons, "memcached/log")...)
-	out, err := dockerCmd("exec", "ro", "touch", "/service/x")
+	out, err := try("", "ro", "touch", "/service/x")
 	require.Error(t, err)
 	require.Contains(t, out, "Read-only file system")
-	dockerOK(t, "exec", "ro", "svscanctl", "-a", "/service")
-	require.Contains(t, dockerOK(t, "logs", "ro"), "memcached/log: cannot write /var/log/memcached; printing only")
+	in(t, "ro", "svscanctl", "-a", "/service")
+	require.Contains(t, logsOf("ro"), "memcached/log: cannot write /var/log/memcached; printing only")
 
 	took, code := stop(t, "ro", 10)
 	require.Equal(t, 0, code)
@@ -33,14 +32,13 @@ func TestReadOnlyRoot(t *testing.T) {
 // As a non-root user (with a /run it may write), svinit runs the services
 // that need no root; keepalived says why it stays down, once.
 func TestNonRoot(t *testing.T) {
-	requireDocker(t)
 	container(t, "nonroot", "--user", "65534:65534", "--read-only", "--tmpfs", "/run:uid=65534,gid=65534", appImage)
 	ready(t, "nonroot", "memcached", "gearmand", "memcached/log")
 	require.Equal(t, "nobody", sh(t, "nonroot", "ps -o user= -p 1"))
-	dockerOK(t, "exec", "nonroot", "svwait", "-d", "-t", "5000", "/service/keepalived")
+	in(t, "nonroot", "svwait", "-d", "-t", "5000", "/service/keepalived")
 	status := sh(t, "nonroot", "svstat /service/keepalived")
 	require.Regexp(t, `/service/keepalived: down \d+ seconds, normally up`, status)
-	logs := dockerOK(t, "logs", "nonroot")
+	logs := logsOf("nonroot")
 	require.Equal(t, 1, strings.Count(logs, "keepalived: needs root (running as uid 65534); staying down"), logs)
 
 	took, code := stop(t, "nonroot", 10)
@@ -53,7 +51,6 @@ func TestNonRoot(t *testing.T) {
 // leaves are re-parented to it and reaped; when it is stopped it signals
 // only its own tree: the app's daemons keep their pids.
 func TestSidecar(t *testing.T) {
-	requireDocker(t)
 	container(t, "host", appImage)
 	ready(t, "host", "memcached", "gearmand")
 	memcached := pidOf(t, "host", "memcached")
@@ -67,18 +64,18 @@ func TestSidecar(t *testing.T) {
 	container(t, "side", "--pid", "container:host", "-v", tree+":/sidecar", "--entrypoint", "/usr/local/sbin/svinit",
 		appImage, "-s", "/sidecar")
 	eventually(t, func() bool {
-		logs, _ := dockerCmd("logs", "side")
+		logs := logsOf("side")
 		return strings.Count(logs, "orphans: orphan ") >= 10
 	}, 10*time.Second, "the sidecar's service makes orphans")
 
-	logs := dockerOK(t, "logs", "side")
+	logs := logsOf("side")
 	require.Contains(t, logs, "not PID 1")
 	side := sidecarPid(t)
 	require.NotEqual(t, 1, side)
 	// The newest orphan is svinit's child now (it is the subreaper).
 	last := regexp.MustCompile(`orphans: orphan (\d+)`).FindAllStringSubmatch(logs, -1)
 	orphan := last[len(last)-1][1]
-	ppid, err := dockerCmd("exec", "host", "ps", "-o", "ppid=", "-p", orphan)
+	ppid, err := try("", "host", "ps", "-o", "ppid=", "-p", orphan)
 	if err == nil { // it may be gone already: then it was reaped, checked below
 		require.Equal(t, strconv.Itoa(side), strings.TrimSpace(ppid))
 	}
@@ -95,7 +92,7 @@ func TestSidecar(t *testing.T) {
 // sidecarPid is the pid of the sidecar's svinit in the shared namespace.
 func sidecarPid(t *testing.T) int {
 	t.Helper()
-	out := dockerOK(t, "exec", "host", "ps", "-e", "-o", "pid=,args=")
+	out := in(t, "host", "ps", "-e", "-o", "pid=,args=")
 	for _, line := range strings.Split(out, "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && strings.HasSuffix(f[1], "svinit") && f[2] == "-s" {
 			pid, err := strconv.Atoi(f[0])
