@@ -3,7 +3,7 @@ package pid1
 import (
 	"errors"
 	"os"
-	"runtime/debug"
+	"runtime"
 	"strings"
 	"time"
 
@@ -44,6 +44,7 @@ type initProc struct {
 	stopSig   unix.Signal  // the signal that began the shutdown
 	stopAt    time.Time    // when the shutdown began
 	queries   chan func()  // the HTTP server's questions, answered by the loop
+	quiet     *quiet       // the collector paced only while something happens
 	timers    timers
 }
 
@@ -61,11 +62,13 @@ type timers struct {
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
 	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16)}
-	if os.Getenv("GOGC") == "" {
-		// PID 1 lives long and allocates little: collect at +25 % (a 1 MiB
-		// minimum heap goal instead of Go's 4 MiB) to keep its memory small.
-		debug.SetGCPercent(25)
-	}
+	// PID 1 lives long and allocates little: collect at +25 %, and not at
+	// all while nothing happens (quiet.go).
+	in.quiet = newQuiet()
+	// One P: the loop, the reaper and the log copier hand work to each other
+	// on one thread instead of waking a second, and an explicit GOMAXPROCS
+	// stops the runtime re-reading the cgroup's CPU limit each time it wakes.
+	runtime.GOMAXPROCS(1)
 	becomeReaper()
 	in.reaper = reaper.New()
 	if cfg.HTTP != "" {
@@ -99,9 +102,6 @@ func Run(cfg Config) int {
 	}
 	if in.sup != nil {
 		in.sup.Start()
-		// The start-up burst leaves freed heap the runtime would keep for a
-		// while: give it back once, so PID 1 stays small for its long life.
-		time.AfterFunc(500*time.Millisecond, debug.FreeOSMemory)
 	}
 	in.maybeStartMain()
 	if in.finished() {
@@ -174,7 +174,11 @@ func (in *initProc) loop() int {
 			return in.code
 		case <-tickerC(in.timers.retry):
 			signalTree(unix.SIGKILL, nil)
+		case <-in.quiet.C():
+			in.quiet.settle()
+			continue
 		}
+		in.quiet.activity()
 		if in.finished() {
 			return in.code
 		}

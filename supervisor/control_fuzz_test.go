@@ -6,7 +6,7 @@ import "testing"
 // with the process events that may come between them, drives the life cycle
 // without a panic and into no impossible state: a start is only asked for
 // into phase up, a backoff timer only in phase backoff, and a service that
-// is up is never started again.
+// is up is never started again; u always means want up, d and o want down.
 func FuzzControl(f *testing.F) {
 	f.Add([]byte("udoupctkhaiq12x"), []byte{0, 1, 2, 3})
 	f.Add([]byte("dddduuuu"), []byte{4, 4, 4})
@@ -30,6 +30,12 @@ func FuzzControl(f *testing.F) {
 				s, acts = next(s, ev)
 				if s.phase > phaseWait {
 					t.Fatalf("phase %d after %v", s.phase, ev)
+				}
+				if ev.kind == evUp && !s.exiting && !s.wantUp {
+					t.Fatalf("u left %s from %s: not wanted up", render(s), render(before))
+				}
+				if (ev.kind == evDown || ev.kind == evOnce) && s.wantUp {
+					t.Fatalf("%v left %s wanted up", ev, render(s))
 				}
 				for _, a := range acts {
 					if a.kind == actStartRun && (s.phase != phaseUp || before.phase == phaseUp) {

@@ -195,6 +195,8 @@ func nextBackoff(s state, ev event) (state, []action) {
 	switch ev.kind {
 	case evBackoffOver:
 		return started(s), []action{{kind: actStartRun}}
+	case evUp:
+		s.wantUp = true
 	case evOnce:
 		s.wantUp = false
 	case evDown:

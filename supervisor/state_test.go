@@ -59,6 +59,7 @@ func TestLifeCycleTable(t *testing.T) {
 	finish := state{phase: phaseFinish, wantUp: true}
 	finishQuick := state{phase: phaseFinish, wantUp: true, quick: true}
 	backoff := state{phase: phaseBackoff, wantUp: true, quick: true}
+	backoffOnce := state{phase: phaseBackoff, quick: true}
 	wait := state{phase: phaseWait, wantUp: true}
 	hup := event{kind: evSignal, sig: unix.SIGHUP}
 	term := event{kind: evSignal, sig: unix.SIGTERM}
@@ -120,6 +121,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, event{kind: evDepsReady}, "finish want-up", ""},
 		// backoff
 		{backoff, event{kind: evUp}, "backoff want-up quick", ""},
+		{backoffOnce, event{kind: evUp}, "backoff want-up quick", ""}, // svc -o then -u during a backoff
 		{backoff, event{kind: evDown}, "down quick", "cancel"},
 		{backoff, event{kind: evOnce}, "backoff quick", ""},
 		{backoff, event{kind: evPause}, "backoff want-up paused quick", ""},

@@ -133,9 +133,16 @@ func (s *Supervise) Listen() error {
 	return nil
 }
 
-// Announce writes status, stat and pid, each to NAME.new then renamed, and
-// svinit's own info file.
+// Announce writes svinit's own info file, then status, stat and pid, each
+// to NAME.new then renamed. The info file goes first: a reader that sees
+// the new status (svstat --json) then finds the info that goes with it.
 func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
+	if info != nil {
+		j, _ := json.Marshal(info)
+		if err := s.replace(InfoFile, append(j, '\n')); err != nil {
+			return err
+		}
+	}
 	b := st.Encode()
 	if err := s.replace("status", b[:]); err != nil {
 		return err
@@ -147,14 +154,7 @@ func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
 	if st.Pid != 0 {
 		pid = strconv.Itoa(st.Pid) + "\n"
 	}
-	if err := s.replace("pid", []byte(pid)); err != nil {
-		return err
-	}
-	if info != nil {
-		j, _ := json.Marshal(info)
-		return s.replace(InfoFile, append(j, '\n'))
-	}
-	return nil
+	return s.replace("pid", []byte(pid))
 }
 
 // replace writes name atomically: NAME.new, then rename. Whatever is at
