@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svinit/svinit/internal/testkit"
 )
 
 // 1,000 real restarts: 50 services that each live just over a second
@@ -121,7 +122,7 @@ func TestOutputFaults(t *testing.T) {
 		"talker":   {"run": sh("i=0; while :; do i=$((i+1)); echo talk $i; sleep 0.01; done")},
 	})
 	addr := freeAddr(t)
-	out := &lineFilter{drop: "firehose: " + firehoseLine[:20], keep: &syncBuffer{}}
+	out := &lineFilter{drop: "firehose: " + firehoseLine[:20], keep: &testkit.SyncBuffer{}}
 	cmd := execCommand("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", svinit, "--http", addr, "-s", root)
 	cmd.Stdout = out
 	r := start(t, cmd)
@@ -161,7 +162,7 @@ func TestOutputFaults(t *testing.T) {
 // lineFilter counts the lines that start with drop and keeps the others.
 type lineFilter struct {
 	drop    string
-	keep    *syncBuffer
+	keep    *testkit.SyncBuffer
 	mu      sync.Mutex
 	partial []byte
 	n       int

@@ -21,10 +21,12 @@ func TestControlGarbage(t *testing.T) {
 		"victim": {"run": sh("trap '' HUP INT ALRM QUIT USR1 USR2 TERM; while :; do sleep 0.05; done")},
 		"other":  {"run": sh("exec sleep 1000")},
 	})
-	r := startTree(t, root)
+	addr := freeAddr(t)
+	r := startTree(t, root, "--http", addr)
 	other := waitState(t, filepath.Join(root, "other"), isUp, "up")
 	victim := filepath.Join(root, "victim")
 	waitState(t, victim, isUp, "up")
+	before := readFootprint(t, addr, r.initPid())
 	garbage := make([]byte, 1<<20)
 	_, _ = rand.Read(garbage)
 	for i := range garbage { // no k, x or d: the victim must stay up to be checked
@@ -43,6 +45,7 @@ func TestControlGarbage(t *testing.T) {
 	now := statusOf(t, filepath.Join(root, "other"))
 	require.Equal(t, other.Pid, now.Pid, "the other service was not touched")
 	require.Less(t, strings.Count(r.stderr.String(), "ignored"), 3000, "one warning per read, not per byte")
+	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
 }
 
 // 10,000 HUPs to PID 1 (each a rescan) while a service restarts: svinit
@@ -52,14 +55,17 @@ func TestSignalFlood(t *testing.T) {
 		"steady": {"run": sh("exec sleep 1000")},
 		"crashy": {"run": sh("sleep 0.05; exit 1")},
 	})
-	r := startTree(t, root)
+	addr := freeAddr(t)
+	r := startTree(t, root, "--http", addr)
 	waitState(t, filepath.Join(root, "steady"), isUp, "up")
 	pid := r.initPid()
+	before := readFootprint(t, addr, pid)
 	for i := 0; i < 10000; i++ {
 		require.NoError(t, syscall.Kill(pid, syscall.SIGHUP))
 	}
 	st := waitState(t, filepath.Join(root, "steady"), isUp, "still up")
 	require.Zero(t, st.Restarts)
+	requireBounded(t, before, readFootprint(t, addr, pid))
 	r.signal(syscall.SIGTERM)
 	require.Equal(t, 0, r.wait(10*time.Second))
 }
@@ -68,9 +74,13 @@ func TestSignalFlood(t *testing.T) {
 // supervised once, up, with no process left behind.
 func TestRemoveReadd(t *testing.T) {
 	root := makeTree(t, map[string]files{})
-	r := startTree(t, root)
+	addr := freeAddr(t)
+	r := startTree(t, root, "--http", addr)
 	stash := t.TempDir()
-	writeService(t, filepath.Join(stash, "flappy"), files{"run": sh("exec sleep 1000")})
+	writeService(t, filepath.Join(root, "flappy"), files{"run": sh("exec sleep 1000")})
+	waitState(t, filepath.Join(root, "flappy"), isUp, "up")
+	before := readFootprint(t, addr, r.initPid())
+	require.NoError(t, os.Rename(filepath.Join(root, "flappy"), filepath.Join(stash, "flappy")))
 	for i := 0; i < 100; i++ {
 		require.NoError(t, os.Rename(filepath.Join(stash, "flappy"), filepath.Join(root, "flappy")))
 		time.Sleep(time.Millisecond)
@@ -87,15 +97,18 @@ func TestRemoveReadd(t *testing.T) {
 		}
 		return n == 1
 	}, 10*time.Second, 50*time.Millisecond, "one sleep, the others stopped")
+	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
 }
 
 // 1,000 clients writing commands at once: every svc returns, svinit keeps
 // the service under control.
 func TestManyClients(t *testing.T) {
 	root := makeTree(t, map[string]files{"s": {"run": sh("trap '' HUP; exec sleep 1000")}})
-	startTree(t, root)
+	addr := freeAddr(t)
+	r := startTree(t, root, "--http", addr)
 	dir := filepath.Join(root, "s")
 	waitState(t, dir, isUp, "up")
+	before := readFootprint(t, addr, r.initPid())
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
 	for i := 0; i < 1000; i++ {
@@ -112,4 +125,5 @@ func TestManyClients(t *testing.T) {
 	}
 	_, _ = tool(t, "svc", "-d", dir)
 	waitState(t, dir, isDown, "down after the flood")
+	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
 }

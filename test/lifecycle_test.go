@@ -2,11 +2,8 @@ package test
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -163,28 +160,13 @@ func TestStopFiles(t *testing.T) {
 // --http: /livez, /readyz flipping as a service stops being ready and
 // becomes ready again, /metrics.
 func TestHTTPEndpoints(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	flag := filepath.Join(t.TempDir(), "ready")
 	require.NoError(t, os.WriteFile(flag, nil, 0o644))
 	root := makeTree(t, map[string]files{"web": {"run": sh("exec sleep 1000"), "check": sh("test -e " + flag)}})
 	startTree(t, root, "--http", addr)
 	web := filepath.Join(root, "web")
-	get := func(path string) (int, string) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "GET %s HTTP/1.0\r\n\r\n", path)
-		b, _ := io.ReadAll(c)
-		status, body, _ := strings.Cut(string(b), "\r\n\r\n")
-		var code int
-		fmt.Sscanf(status, "HTTP/1.0 %d", &code)
-		return code, body
-	}
+	get := func(path string) (int, string) { return httpGet(addr, path) }
 	require.Eventually(t, func() bool { c, _ := get("/readyz"); return c == 200 }, 5*time.Second, 20*time.Millisecond)
 	code, body := get("/livez")
 	require.Equal(t, 200, code, body)

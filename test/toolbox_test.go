@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svinit/svinit/internal/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -162,7 +163,7 @@ func TestMultilogFullDisk(t *testing.T) {
 	require.NoError(t, err)
 	cmd := exec.Command(svinit, "multilog", "s16384", "n20", filepath.Join(mnt, "log"))
 	cmd.Stdin = pr
-	stderr := &syncBuffer{}
+	stderr := &testkit.SyncBuffer{}
 	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
 	pr.Close()

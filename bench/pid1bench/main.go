@@ -6,7 +6,8 @@
 //     once; orphans reaped per second and the peak number awaiting reaping;
 //   - signal forwarding: kill(PID 1, SIGUSR1) from outside → the main
 //     command's handler, median of -sigs samples;
-//   - the init's RSS idle with one child, and its peak RSS after the storm.
+//   - the init's RSS idle with one child (2 s after it started), and its peak
+//     RSS after the storm.
 //
 // It prints a Markdown table. Run as root: go run ./bench/pid1bench -svinit PATH
 package main
@@ -136,7 +137,8 @@ func forwardLatency(in initSpec, samples int) []float64 {
 func idleRSS(in initSpec) int {
 	c, pid, out := startNS(in, "helper:idle")
 	_, _ = out.ReadString('\n')
-	time.Sleep(200 * time.Millisecond)
+	// Idle means after start-up: the same 2 s for every init.
+	time.Sleep(2 * time.Second)
 	rss := procs.KiB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
 	_ = unix.Kill(pid, unix.SIGTERM)
 	_ = c.Wait()

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/svinit/svinit/internal/testkit"
+
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +33,7 @@ type namespaces struct {
 type box struct {
 	cmd  *exec.Cmd
 	pid  int // host pid of its first process (PID 1 of its namespace unless --pid container:)
-	out  *syncBuffer
+	out  *testkit.SyncBuffer
 	done chan struct{}
 	code int
 	dir  string
@@ -169,7 +171,7 @@ func (n *namespaces) run(name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	b := &box{out: &syncBuffer{}, done: make(chan struct{}), dir: dir}
+	b := &box{out: &testkit.SyncBuffer{}, done: make(chan struct{}), dir: dir}
 	goFile := filepath.Join(dir, "go")
 	script := setupScript(n.image, dir, goFile, name, o)
 	if o.sharePid != "" {
