@@ -200,8 +200,22 @@ func TestStoppedServiceDuringShutdown(t *testing.T) {
 	t.Run("stopped", func(t *testing.T) {
 		root := makeTree(t, map[string]files{"frozen": {"run": sh("exec sleep 1000")}})
 		r := startTree(t, root, "--grace", "5s")
-		frozen := waitState(t, filepath.Join(root, "frozen"), isUp, "up")
-		require.NoError(t, syscall.Kill(frozen.Pid, syscall.SIGSTOP))
+		waitState(t, filepath.Join(root, "frozen"), isUp, "up")
+		// svstat's pid is the namespace's; signal the host's pid of it.
+		var frozen int
+		require.Eventually(t, func() bool {
+			for _, c := range children(r.initPid()) {
+				if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c)); string(b) == "sleep\n" {
+					frozen = c
+				}
+			}
+			return frozen != 0
+		}, 5*time.Second, 10*time.Millisecond)
+		require.NoError(t, syscall.Kill(frozen, syscall.SIGSTOP))
+		require.Eventually(t, func() bool {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", frozen))
+			return strings.Contains(string(b), ") T ")
+		}, 5*time.Second, 10*time.Millisecond, "stopped")
 		began := time.Now()
 		r.signal(syscall.SIGTERM)
 		require.Equal(t, 0, r.wait(10*time.Second))
