@@ -2,11 +2,13 @@
 #
 #   docker build -t svinit .
 #   # in your own image:
-#   COPY --from=svinit /sbin/ /sbin/           # svinit and its svc, svstat, svok, sv, svscanctl links
+#   COPY --from=svinit /sbin/ /usr/local/sbin/   # svinit and its svc, svstat, svok, sv, ... links
 #   COPY service/ /service/
-#   ENTRYPOINT ["/sbin/svinit"]
+#   ENTRYPOINT ["/usr/local/sbin/svinit"]
 #
-# GO_IMAGE lets a machine without a registry build from a local Go image.
+# GO_IMAGE lets a machine without a registry build from a local Go image
+# (test/e2e makes one from the host's toolchain). images/memcached-keepalived-gearmand
+# is a complete example.
 ARG GO_IMAGE=golang:1.26-bookworm
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
