@@ -44,6 +44,7 @@ type initProc struct {
 	stopSig   unix.Signal  // the signal that began the shutdown
 	stopAt    time.Time    // when the shutdown began
 	queries   chan func()  // the HTTP server's questions, answered by the loop
+	waiter    *sigWaiter   // the main thread, passing signals on (sigwait.go)
 	quiet     *quiet       // the collector paced only while something happens
 	timers    timers
 }
@@ -61,7 +62,7 @@ type timers struct {
 // runs the main command, and returns the exit code svinit must exit with;
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
-	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16)}
+	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16), waiter: newSigWaiter(cfg.Group)}
 	// PID 1 lives long and allocates little: collect at +25 %, and not at
 	// all while nothing happens (quiet.go).
 	in.quiet = newQuiet()
@@ -100,13 +101,23 @@ func Run(cfg Config) int {
 			in.timers.ready = time.NewTimer(cfg.ReadyWait)
 		}
 	}
+	// Everything else runs on another goroutine, so no child is forked by
+	// the main thread and inherits the signals it blocks.
+	code := make(chan int, 1)
+	go func() {
+		code <- in.run()
+		in.waiter.stop()
+	}()
+	in.waiter.wait(in.reaper, in.sigs)
+	return <-code
+}
+
+// run starts the services and the main command, then runs the loop.
+func (in *initProc) run() int {
 	if in.sup != nil {
 		in.sup.Start()
 	}
 	in.maybeStartMain()
-	if in.finished() {
-		return in.code
-	}
 	return in.loop()
 }
 
@@ -127,6 +138,7 @@ func (in *initProc) maybeStartMain() {
 		return
 	}
 	in.main = p
+	in.waiter.direct.Store(p)
 }
 
 func startErrorCode(err error) int {
@@ -149,6 +161,9 @@ func stdinIsCtty() bool {
 }
 
 func (in *initProc) loop() int {
+	if in.finished() {
+		return in.code
+	}
 	for {
 		select {
 		case s := <-in.sigs:
@@ -212,18 +227,15 @@ func (in *initProc) onSignal(sig unix.Signal) {
 }
 
 func (in *initProc) forward(sig unix.Signal) {
-	target := in.main.Pid
-	if in.cfg.Group {
-		target = -in.main.Pid
-	}
-	if err := unix.Kill(target, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), target, err)
+	if err := in.reaper.Signal(in.main, sig, in.cfg.Group); err != nil && !errors.Is(err, unix.ESRCH) {
+		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), in.main.Pid, err)
 	}
 }
 
 func (in *initProc) onExit(e reaper.Exit) {
 	if in.main != nil && e.Proc == in.main {
 		in.main = nil
+		in.waiter.direct.Store(nil)
 		in.setCode(e.Code())
 		in.stop()
 		return
@@ -293,6 +305,7 @@ func (in *initProc) startDeadline() {
 
 func (in *initProc) startKilling() {
 	in.phase = killing
+	in.waiter.direct.Store(nil)
 	in.timers.deadline = nil
 	if in.sup != nil {
 		in.sup.StopStarting()

@@ -69,6 +69,21 @@ func (r *Reaper) Start(s Spec) (*Proc, error) {
 	return p, nil
 }
 
+// Signal sends sig to p, or to its process group with group, unless p has
+// been reaped: under the reaper's lock its pid cannot belong to anyone else.
+func (r *Reaper) Signal(p *Proc, sig unix.Signal, group bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.procs[p.Pid] != p {
+		return unix.ESRCH
+	}
+	pid := p.Pid
+	if group {
+		pid = -pid
+	}
+	return unix.Kill(pid, sig)
+}
+
 // Ready receives a value when Take has something new.
 func (r *Reaper) Ready() <-chan struct{} { return r.ready }
 

@@ -84,3 +84,16 @@ func TestStartErrors(t *testing.T) {
 		require.EqualError(t, err, tc.msg)
 	}
 }
+
+// Signal reaches a running process and refuses one already reaped, whose
+// pid may belong to someone else by now.
+func TestSignal(t *testing.T) {
+	r := New()
+	defer r.Close()
+	p, err := r.Start(Spec{Path: "sleep", Argv: []string{"sleep", "10"}, Pgid: true})
+	require.NoError(t, err)
+	require.NoError(t, r.Signal(p, unix.SIGTERM, true))
+	exits, _ := take(t, r, 1)
+	require.Equal(t, 128+int(unix.SIGTERM), exits[0].Code())
+	require.ErrorIs(t, r.Signal(p, unix.SIGTERM, false), unix.ESRCH)
+}

@@ -42,6 +42,7 @@ func main() {
 	n := flag.Int("n", 10000, "orphans in the storm")
 	reps := flag.Int("reps", 3, "storm repetitions per init")
 	sigs := flag.Int("sigs", 100, "signal forwarding samples per init")
+	only := flag.String("only", "", "measure only the inits whose names contain this (default: all)")
 	flag.Parse()
 	inits := []initSpec{
 		{"svinit", []string{*svinit, "--"}},
@@ -52,31 +53,37 @@ func main() {
 	}
 	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d signals\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *sigs)
-	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) | init's CPU during the storm (ms) | init's context switches during the storm |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, in := range inits {
+		if !strings.Contains(in.name, *only) {
+			continue
+		}
 		if len(in.argv) == 0 {
 			lat := forwardLatency(in, *sigs)
-			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – |\n", in.name, median(lat), lat[0], lat[len(lat)-1])
+			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – | – | – |\n", in.name, median(lat), lat[0], lat[len(lat)-1])
 			continue
 		}
 		if _, err := exec.LookPath(in.argv[0]); err != nil {
-			fmt.Printf("| %s | not installed | | | | | |\n", in.name)
+			fmt.Printf("| %s | not installed | | | | | | | |\n", in.name)
 			continue
 		}
-		var rates, durs, peaks []float64
+		var rates, durs, peaks, cpus, switches []float64
 		var hwm int
 		for i := 0; i < *reps; i++ {
-			d, peak, h := storm(in, *n)
-			rates = append(rates, float64(*n)/d.Seconds())
-			durs = append(durs, float64(d.Microseconds())/1000)
-			peaks = append(peaks, float64(peak))
-			hwm = max(hwm, h)
+			r := storm(in, *n)
+			rates = append(rates, float64(*n)/r.d.Seconds())
+			durs = append(durs, float64(r.d.Microseconds())/1000)
+			peaks = append(peaks, float64(r.peak))
+			cpus = append(cpus, float64(r.cpu.Microseconds())/1000)
+			switches = append(switches, float64(r.switches))
+			hwm = max(hwm, r.hwm)
 		}
 		lat := forwardLatency(in, *sigs)
 		rss := idleRSS(in)
-		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f [%.1f–%.1f] | %d | %d |\n", in.name,
-			median(rates), median(durs), median(peaks), median(lat), lat[0], lat[len(lat)-1], rss, hwm)
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f [%.1f–%.1f] | %d | %d | %.0f | %.0f |\n", in.name,
+			median(rates), median(durs), median(peaks), median(lat), lat[0], lat[len(lat)-1], rss, hwm,
+			median(cpus), median(switches))
 	}
 }
 
@@ -103,18 +110,46 @@ func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
 	return c, pid, bufio.NewReader(out)
 }
 
-func storm(in initSpec, n int) (time.Duration, int, int) {
+// stormResult is one storm: its duration, the peak of orphans awaiting
+// reaping, the init's peak RSS, and the CPU time and context switches of
+// all the init's threads from the storm's begin to its end.
+type stormResult struct {
+	d, cpu    time.Duration
+	peak, hwm int
+	switches  int64
+}
+
+func storm(in initSpec, n int) stormResult {
 	c, pid, out := startNS(in, "helper:storm", strconv.Itoa(n))
 	line, _ := out.ReadString('\n')
 	f := strings.Fields(line)
-	if len(f) != 3 {
+	if len(f) != 5 {
 		panic(fmt.Sprintf("%s storm: %q", in.name, line))
 	}
-	d, _ := time.ParseDuration(f[1] + "ns")
-	peak, _ := strconv.Atoi(f[2])
-	hwm := procs.KiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:")
+	var r stormResult
+	r.d, _ = time.ParseDuration(f[1] + "ns")
+	r.peak, _ = strconv.Atoi(f[2])
+	r.cpu, _ = time.ParseDuration(f[3] + "ns")
+	r.switches, _ = strconv.ParseInt(f[4], 10, 64)
+	r.hwm = procs.KiB(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:")
 	_ = c.Wait()
-	return d, peak, hwm
+	return r
+}
+
+// initUsage sums, over the threads of PID 1 (seen from inside its
+// namespace), the time on CPU and the context switches.
+func initUsage() (cpu time.Duration, switches int64) {
+	tasks, _ := os.ReadDir("/proc/1/task")
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/1/task/" + t.Name() + "/schedstat")
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			cpu += time.Duration(ns)
+		}
+		st := "/proc/1/task/" + t.Name() + "/status"
+		switches += int64(procs.Field(st, "voluntary_ctxt_switches:") + procs.Field(st, "nonvoluntary_ctxt_switches:"))
+	}
+	return cpu, switches
 }
 
 func forwardLatency(in initSpec, samples int) []float64 {
@@ -171,7 +206,7 @@ func helper(name string, args []string) int {
 
 // helperStorm double-forks N grandchildren that exit at once, then waits
 // until none awaits reaping, sampling how many do. It prints
-// "reaped DURATION_NS PEAK".
+// "reaped DURATION_NS PEAK INIT_CPU_NS INIT_SWITCHES".
 func helperStorm(args []string) int {
 	n, _ := strconv.Atoi(args[0])
 	done := make(chan struct{})
@@ -181,6 +216,7 @@ func helperStorm(args []string) int {
 		runtime.LockOSThread()
 		doubleForks(n)
 	}()
+	cpu0, cs0 := initUsage()
 	begin := time.Now()
 	for finished := false; ; {
 		select {
@@ -195,7 +231,9 @@ func helperStorm(args []string) int {
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
-	fmt.Printf("reaped %d %d\n", time.Since(begin).Nanoseconds(), peak)
+	d := time.Since(begin)
+	cpu1, cs1 := initUsage()
+	fmt.Printf("reaped %d %d %d %d\n", d.Nanoseconds(), peak, (cpu1 - cpu0).Nanoseconds(), cs1-cs0)
 	return 0
 }
 

@@ -26,7 +26,10 @@ func Children(pid int) []int {
 }
 
 // KiB reads a "Key: N kB" line of a /proc file.
-func KiB(path, key string) int {
+func KiB(path, key string) int { return Field(path, key) }
+
+// Field reads the number of a "Key: N" line of a /proc file.
+func Field(path, key string) int {
 	b, _ := os.ReadFile(path)
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, key) {
