@@ -5,7 +5,8 @@
 //   - orphan storm: the main command double-forks N grandchildren that exit at
 //     once; orphans reaped per second and the peak number awaiting reaping;
 //   - signal forwarding: kill(PID 1, SIGUSR1) from outside → the main
-//     command's handler, median of -sigs samples;
+//     command's handler, median of -rounds × -sigs samples (the rounds take
+//     the inits in turn);
 //   - the init's RSS idle with one child (2 s after it started), and its peak
 //     RSS after the storm.
 //
@@ -41,7 +42,8 @@ func main() {
 	svinit := flag.String("svinit", "svinit", "svinit binary to measure")
 	n := flag.Int("n", 10000, "orphans in the storm")
 	reps := flag.Int("reps", 3, "storm repetitions per init")
-	sigs := flag.Int("sigs", 100, "signal forwarding samples per init")
+	sigs := flag.Int("sigs", 100, "signal forwarding samples per init and round")
+	rounds := flag.Int("rounds", 5, "signal forwarding rounds, every init in turn")
 	only := flag.String("only", "", "measure only the inits whose names contain this (default: all)")
 	flag.Parse()
 	inits := []initSpec{
@@ -51,20 +53,24 @@ func main() {
 		{"catatonit", []string{"catatonit", "--"}},
 		{"no init (the main command's own signal path)", nil},
 	}
-	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d signals\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *sigs)
+	var chosen []initSpec
+	for _, in := range inits {
+		if strings.Contains(in.name, *only) {
+			chosen = append(chosen, in)
+		}
+	}
+	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d rounds of %d signals\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *rounds, *sigs)
+	lat := latencies(chosen, *rounds, *sigs)
 	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) | init's CPU during the storm (ms) | init's context switches during the storm |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
-	for _, in := range inits {
-		if !strings.Contains(in.name, *only) {
-			continue
-		}
+	for _, in := range chosen {
+		l := lat[in.name]
 		if len(in.argv) == 0 {
-			lat := forwardLatency(in, *sigs)
-			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – | – | – |\n", in.name, median(lat), lat[0], lat[len(lat)-1])
+			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – | – | – |\n", in.name, median(l), l[0], l[len(l)-1])
 			continue
 		}
-		if _, err := exec.LookPath(in.argv[0]); err != nil {
+		if !installed(in) {
 			fmt.Printf("| %s | not installed | | | | | | | |\n", in.name)
 			continue
 		}
@@ -79,12 +85,37 @@ func main() {
 			switches = append(switches, float64(r.switches))
 			hwm = max(hwm, r.hwm)
 		}
-		lat := forwardLatency(in, *sigs)
 		rss := idleRSS(in)
 		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f [%.1f–%.1f] | %d | %d | %.0f | %.0f |\n", in.name,
-			median(rates), median(durs), median(peaks), median(lat), lat[0], lat[len(lat)-1], rss, hwm,
+			median(rates), median(durs), median(peaks), median(l), l[0], l[len(l)-1], rss, hwm,
 			median(cpus), median(switches))
 	}
+}
+
+func installed(in initSpec) bool {
+	if len(in.argv) == 0 {
+		return true
+	}
+	_, err := exec.LookPath(in.argv[0])
+	return err == nil
+}
+
+// latencies measures signal forwarding in rounds that take every init in
+// turn, so that the machine's drifts spread over all of them; the samples of
+// all rounds are pooled, sorted.
+func latencies(inits []initSpec, rounds, samples int) map[string][]float64 {
+	lat := map[string][]float64{}
+	for r := 0; r < rounds; r++ {
+		for _, in := range inits {
+			if installed(in) {
+				lat[in.name] = append(lat[in.name], forwardLatency(in, samples)...)
+			}
+		}
+	}
+	for _, l := range lat {
+		sort.Float64s(l)
+	}
+	return lat
 }
 
 // startNS starts INIT... CMD... as PID 1 of a new PID namespace and returns
