@@ -1,8 +1,10 @@
 package reaper
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +98,53 @@ func TestSignal(t *testing.T) {
 	exits, _ := take(t, r, 1)
 	require.Equal(t, 128+int(unix.SIGTERM), exits[0].Code())
 	require.ErrorIs(t, r.Signal(p, unix.SIGTERM, false), unix.ESRCH)
+}
+
+// The same life cycle with the waiter in waitid, as on a kernel without
+// IORING_OP_WAITID or where seccomp forbids io_uring.
+func TestStartAndReapWithoutRing(t *testing.T) {
+	r := newReaper(false)
+	defer r.Close()
+	a, err := r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "exit 3"}})
+	require.NoError(t, err)
+	exits, empty := take(t, r, 1)
+	require.True(t, empty)
+	require.Equal(t, a, exits[0].Proc)
+	require.Equal(t, 3, exits[0].Code())
+	require.False(t, r.viaRing.Load())
+}
+
+// Where the kernel has IORING_OP_WAITID (Linux 6.7) and io_uring is not
+// disabled, exits do come through the ring.
+func TestExitsComeThroughRing(t *testing.T) {
+	if !ringExpected(t) {
+		r := New()
+		defer r.Close()
+		_, err := r.Start(Spec{Path: "true", Argv: []string{"true"}})
+		require.NoError(t, err)
+		take(t, r, 1)
+		require.False(t, r.viaRing.Load(), "this kernel should not have IORING_OP_WAITID")
+		return
+	}
+	r := New()
+	defer r.Close()
+	for i := 0; i < 20; i++ {
+		_, err := r.Start(Spec{Path: "true", Argv: []string{"true"}})
+		require.NoError(t, err)
+		exits, _ := take(t, r, 1)
+		require.Equal(t, 0, exits[0].Code())
+	}
+	require.True(t, r.viaRing.Load())
+}
+
+// ringExpected: kernel 6.7 or later, io_uring_disabled 0.
+func ringExpected(t *testing.T) bool {
+	var u unix.Utsname
+	require.NoError(t, unix.Uname(&u))
+	var major, minor int
+	_, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	require.NoError(t, err)
+	b, err := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
+	disabled := err == nil && strings.TrimSpace(string(b)) != "0"
+	return (major > 6 || major == 6 && minor >= 7) && !disabled
 }
