@@ -226,9 +226,13 @@ func (in *initProc) onSignal(sig unix.Signal) {
 	}
 }
 
-func (in *initProc) forward(sig unix.Signal) {
-	if err := in.reaper.Signal(in.main, sig, in.cfg.Group); err != nil && !errors.Is(err, unix.ESRCH) {
-		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), in.main.Pid, err)
+func (in *initProc) forward(sig unix.Signal) { forward(in.reaper, in.main, sig, in.cfg.Group) }
+
+// forward passes sig on to the main command p (its group with group), from
+// the loop or from the main thread (sigwait.go).
+func forward(r *reaper.Reaper, p *reaper.Proc, sig unix.Signal, group bool) {
+	if err := r.Signal(p, sig, group); err != nil && !errors.Is(err, unix.ESRCH) {
+		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), p.Pid, err)
 	}
 }
 

@@ -70,7 +70,6 @@ func (w *sigWaiter) wait(r *reaper.Reaper, toLoop chan<- os.Signal) {
 		case errors.Is(err, unix.EINTR), w.done.Load():
 		case err != nil:
 			svlog.Warn("unable to wait for signals on the main thread: %v: they take the slower path", err)
-			w.waitDone()
 			return
 		case !w.passOn(r, sig):
 			toLoop <- sig
@@ -96,18 +95,8 @@ func (w *sigWaiter) passOn(r *reaper.Reaper, sig unix.Signal) bool {
 	if p == nil || sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGHUP {
 		return false
 	}
-	if err := r.Signal(p, sig, w.group); err != nil && !errors.Is(err, unix.ESRCH) {
-		svlog.Warn("unable to forward %s to %d: %v", unix.SignalName(sig), p.Pid, err)
-	}
+	forward(r, p, sig, w.group)
 	return true
-}
-
-// waitDone, after a failure, waits for stop without taking signals.
-func (w *sigWaiter) waitDone() {
-	_ = unix.PthreadSigmask(unix.SIG_UNBLOCK, &w.set, nil)
-	for !w.done.Load() {
-		_ = unix.Pause()
-	}
 }
 
 // stop ends wait; called once the loop has its exit code.

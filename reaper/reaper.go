@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
 )
 
@@ -136,7 +137,8 @@ func (r *Reaper) wait(ring *waitRing) {
 		r.mu.Lock()
 		starts := r.starts
 		r.mu.Unlock()
-		err := childExited(&ring)
+		var err error
+		ring, err = childExited(ring)
 		if err == nil && ring != nil {
 			r.viaRing.Store(true)
 		}
@@ -154,19 +156,22 @@ func (r *Reaper) wait(ring *waitRing) {
 }
 
 // childExited blocks until some child has ended (nil) or none is left
-// (ECHILD): through the ring while it works, else in waitid. A kernel
-// without IORING_OP_WAITID (before 6.7) answers the ring with EINVAL.
-func childExited(ring **waitRing) error {
-	if *ring != nil {
-		err := (*ring).childExited()
+// (ECHILD): through the ring while it works, else in waitid. It returns the
+// ring to use next time: nil once given up. A kernel without
+// IORING_OP_WAITID (before 6.7) answers the ring with EINVAL.
+func childExited(ring *waitRing) (*waitRing, error) {
+	if ring != nil {
+		err := ring.childExited()
 		if err == nil || errors.Is(err, unix.ECHILD) || errors.Is(err, unix.EINTR) {
-			return err
+			return ring, err
 		}
-		(*ring).close()
-		*ring = nil
+		if !errors.Is(err, unix.EINVAL) {
+			svlog.Warn("reaper: waiting for children through io_uring: %v: waiting in waitid from now on", err)
+		}
+		ring.close()
 	}
 	var info unix.Siginfo
-	return unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT, nil)
+	return nil, unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT, nil)
 }
 
 // idle marks that no child is left, unless one was started meanwhile, then

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,11 +19,9 @@ import (
 // looking for work); through the poller it is one, as for tini. Only the
 // ring's own calls are made here; reaping stays with wait4 in drain.
 type waitRing struct {
-	fd   int
-	file *os.File
-	conn interface {
-		Read(func(uintptr) bool) error
-	}
+	fd     int
+	file   *os.File
+	conn   syscall.RawConn
 	maps   [3][]byte // SQ ring, CQ ring, SQEs
 	sqTail *uint32
 	sqMask *uint32

@@ -186,17 +186,7 @@ func orphansLeft() int {
 // initUsage sums, over the threads of PID 1 (seen from inside its
 // namespace), the time on CPU and the context switches.
 func initUsage() (cpu time.Duration, switches int64) {
-	tasks, _ := os.ReadDir("/proc/1/task")
-	for _, t := range tasks {
-		b, _ := os.ReadFile("/proc/1/task/" + t.Name() + "/schedstat")
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			ns, _ := strconv.ParseInt(f[0], 10, 64)
-			cpu += time.Duration(ns)
-		}
-		st := "/proc/1/task/" + t.Name() + "/status"
-		switches += int64(procs.Field(st, "voluntary_ctxt_switches:") + procs.Field(st, "nonvoluntary_ctxt_switches:"))
-	}
-	return cpu, switches
+	return time.Duration(procs.CPUTime(1)), procs.Switches(1)
 }
 
 func forwardLatency(in initSpec, samples int) []float64 {

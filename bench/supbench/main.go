@@ -333,18 +333,11 @@ func idleCPU(s supervisor) string {
 	return windows[0] + "; then " + strings.Join(windows[1:], ", ")
 }
 
-// cpuNS sums the time on CPU of every thread of pids (schedstat).
+// cpuNS sums the time on CPU of every thread of pids.
 func cpuNS(pids []int) int64 {
 	var total int64
 	for _, p := range pids {
-		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
-		for _, tk := range tasks {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", p, tk.Name()))
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				total += n
-			}
-		}
+		total += procs.CPUTime(p)
 	}
 	return total
 }

@@ -40,6 +40,31 @@ func Field(path, key string) int {
 	return 0
 }
 
+// CPUTime sums the time on CPU of every thread of pid (schedstat, ns).
+func CPUTime(pid int) int64 {
+	var total int64
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+// Switches sums the context switches of every thread of pid.
+func Switches(pid int) int64 {
+	var total int64
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		st := fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name())
+		total += int64(Field(st, "voluntary_ctxt_switches:") + Field(st, "nonvoluntary_ctxt_switches:"))
+	}
+	return total
+}
+
 // Mono is CLOCK_MONOTONIC in nanoseconds, comparable across processes.
 func Mono() int64 {
 	var ts unix.Timespec
