@@ -138,7 +138,7 @@ func (in *initProc) maybeStartMain() {
 		return
 	}
 	in.main = p
-	in.waiter.direct.Store(p)
+	in.waiter.publish(in.reaper, p)
 }
 
 func startErrorCode(err error) int {
@@ -239,7 +239,7 @@ func forward(r *reaper.Reaper, p *reaper.Proc, sig unix.Signal, group bool) {
 func (in *initProc) onExit(e reaper.Exit) {
 	if in.main != nil && e.Proc == in.main {
 		in.main = nil
-		in.waiter.direct.Store(nil)
+		in.waiter.publish(in.reaper, nil)
 		in.setCode(e.Code())
 		in.stop()
 		return
@@ -309,7 +309,7 @@ func (in *initProc) startDeadline() {
 
 func (in *initProc) startKilling() {
 	in.phase = killing
-	in.waiter.direct.Store(nil)
+	in.waiter.publish(in.reaper, nil)
 	in.timers.deadline = nil
 	if in.sup != nil {
 		in.sup.StopStarting()

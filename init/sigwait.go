@@ -1,27 +1,34 @@
 package pid1
 
 import (
-	"errors"
 	"os"
 	"runtime"
 	"sync/atomic"
-	"unsafe"
 
+	"github.com/svinit/svinit/internal/sigfwd"
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
 )
 
-// The main thread waits for signals itself, as tini does: with the
-// forwardable signals blocked on it, it sleeps in sigtimedwait, and the
-// kernel, which offers a process's signal to its main thread first, wakes
-// it and hands it the signal directly. A signal to pass on is sent from
-// there at once — one thread wake-up, where Go's os/signal needs three (the
+// The main thread waits for signals itself, as tini does: it sleeps in
+// sigtimedwait, and the kernel, which offers a process's signal to its main
+// thread first, wakes it and hands it the signal directly. A signal to pass
+// on is sent from there at once (sigfwd: without even rejoining the Go
+// scheduler) — one thread wake-up, where Go's os/signal needs three (the
 // thread that runs the handler, the signal goroutine's, the loop's). Every
-// other signal goes to the loop. A signal that comes while the main thread
-// is busy finds it blocked there and reaches the loop through os/signal, as
-// before; two signals sent a few microseconds apart may thus be passed on in
-// either order, as they may be when sent by two processes.
+// other signal goes to the loop.
+//
+// Unlike tini the thread does not block the signals it waits for: when
+// sigtimedwait returns, the kernel puts the thread's mask back before it
+// takes the signal, and finding the signal pending and now blocked it would
+// wake another thread to take it (for nothing: it is taken a moment later) —
+// one more context switch per signal in a process with threads. Unblocked,
+// a signal that comes while the thread is busy runs the Go runtime's handler
+// there and reaches the loop through os/signal; two signals sent a few
+// microseconds apart may thus be passed on in either order, as they may be
+// when sent by two processes. Only wakeSig is blocked, so that stop's wake,
+// even sent between the done check and the wait, stays pending until taken.
 
 func init() {
 	// The main goroutine keeps the main thread (cmd/'s main runs Run on it).
@@ -32,44 +39,61 @@ func init() {
 // (SIGCONT has no effect on a process that is not stopped).
 const wakeSig = unix.SIGCONT
 
-// sigsetSize is the kernel's sigset_t: 64 signals.
-const sigsetSize = 8
+// reloadSig, sent to the waiting thread alone, interrupts its wait (EINTR)
+// so that it takes up a new pidfd: Go's own preemption signal, which the
+// runtime ignores when it has asked for nothing. Should the signal come
+// while the thread is between two waits, the thread has the new pidfd
+// anyway or keeps the old one until the next signal, which then goes the
+// way through Go: -1 sends nothing, and the old main command's pidfd
+// reaches no one.
+const reloadSig = unix.SIGURG
 
 // sigWaiter is the main thread's part. The loop publishes the main command
-// in direct while signals for it may be passed on without the loop.
+// in direct while signals for it may be passed on without the loop, and a
+// pidfd for it in pidfd (-1: none) where they may be sent from the wait
+// itself (sigfwd): not with -g, which signals a process group.
 type sigWaiter struct {
 	set    unix.Sigset_t
 	tid    int
 	group  bool
 	direct atomic.Pointer[reaper.Proc]
+	pidfd  atomic.Int32
 	done   atomic.Bool
 }
 
-// newSigWaiter blocks the forwardable signals on the calling thread, which
-// stays locked to its goroutine until wait returns.
+// newSigWaiter blocks wakeSig on the calling thread, which stays locked to
+// its goroutine until wait returns, and will wait for every forwardable
+// signal.
 func newSigWaiter(group bool) *sigWaiter {
 	runtime.LockOSThread()
 	w := &sigWaiter{tid: unix.Gettid(), group: group}
+	w.pidfd.Store(-1)
 	for _, s := range ForwardableSignals() {
 		w.set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
 	}
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &w.set, nil); err != nil {
-		svlog.Warn("unable to block signals on the main thread: %v: they take the slower path", err)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, wakeSet(), nil); err != nil {
+		svlog.Warn("unable to block %s on the main thread: %v", unix.SignalName(wakeSig), err)
 	}
 	return w
 }
 
-// wait passes signals on until stop is called, then unblocks them on this
-// thread again and releases it.
+func wakeSet() *unix.Sigset_t {
+	var set unix.Sigset_t
+	set.Val[(wakeSig-1)/64] |= 1 << ((uint(wakeSig) - 1) % 64)
+	return &set
+}
+
+// wait passes signals on until stop is called, then unblocks wakeSig on
+// this thread again and releases it.
 func (w *sigWaiter) wait(r *reaper.Reaper, toLoop chan<- os.Signal) {
 	defer runtime.UnlockOSThread()
-	defer unix.PthreadSigmask(unix.SIG_UNBLOCK, &w.set, nil)
+	defer unix.PthreadSigmask(unix.SIG_UNBLOCK, wakeSet(), nil)
 	for !w.done.Load() {
-		sig, err := w.next()
+		sig, errno := sigfwd.WaitAndSend(&w.set, int(w.pidfd.Load()), directSignals)
 		switch {
-		case errors.Is(err, unix.EINTR), w.done.Load():
-		case err != nil:
-			svlog.Warn("unable to wait for signals on the main thread: %v: they take the slower path", err)
+		case errno == unix.EINTR, w.done.Load():
+		case errno != 0:
+			svlog.Warn("unable to wait for signals on the main thread: %v: they take the slower path", errno)
 			return
 		case !w.passOn(r, sig):
 			toLoop <- sig
@@ -77,15 +101,29 @@ func (w *sigWaiter) wait(r *reaper.Reaper, toLoop chan<- os.Signal) {
 	}
 }
 
-// next waits for one of the blocked signals (rt_sigtimedwait, no timeout).
-func (w *sigWaiter) next() (unix.Signal, error) {
-	var info unix.Siginfo
-	n, _, errno := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&w.set)),
-		uintptr(unsafe.Pointer(&info)), 0, sigsetSize, 0, 0)
-	if errno != 0 {
-		return 0, errno
+// directSignals may be sent on from the wait itself: all but TERM, INT and
+// HUP, which may mean a shutdown or a rescan, so the loop decides, and
+// wakeSig, which must always end the wait so that it can see done.
+var directSignals = func() uint64 {
+	var m uint64
+	for _, s := range ForwardableSignals() {
+		if s != unix.SIGTERM && s != unix.SIGINT && s != unix.SIGHUP && s != wakeSig {
+			m |= 1 << (uint(s) - 1)
+		}
 	}
-	return unix.Signal(n), nil
+	return m
+}()
+
+// publish lets the wait pass signals on to p (nil: to no one). Without -g a
+// pidfd lets it send them without rejoining the Go scheduler first.
+func (w *sigWaiter) publish(r *reaper.Reaper, p *reaper.Proc) {
+	w.direct.Store(p)
+	fd := -1 // a pidfd, once opened, stays open until svinit exits
+	if p != nil && !w.group {
+		fd, _ = r.PidFD(p)
+	}
+	w.pidfd.Store(int32(fd))
+	_ = unix.Tgkill(unix.Getpid(), w.tid, reloadSig)
 }
 
 // passOn sends sig to the main command if the loop would only pass it on:

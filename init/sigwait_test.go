@@ -1,8 +1,10 @@
 package pid1
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,8 @@ import (
 // The waiting thread passes a signal for the main command on itself, hands
 // TERM (and any signal while no main command runs) to the loop, and stops
 // when told. Signals go to the waiting thread alone (tgkill): the test binary
-// is not PID 1.
+// is not PID 1. They are sent once the thread waits: the test binary has no
+// os/signal handler for a signal that comes while it does not.
 func TestSigWaiter(t *testing.T) {
 	r := reaper.New()
 	defer r.Close()
@@ -29,7 +32,10 @@ func TestSigWaiter(t *testing.T) {
 		w.wait(r, toLoop)
 	}()
 	tid := <-tids
-	send := func(sig unix.Signal) { require.NoError(t, unix.Tgkill(unix.Getpid(), tid, sig)) }
+	send := func(sig unix.Signal) {
+		require.Eventually(t, func() bool { return inSigtimedwait(tid) }, 5*time.Second, time.Millisecond)
+		require.NoError(t, unix.Tgkill(unix.Getpid(), tid, sig))
+	}
 
 	send(unix.SIGUSR1) // no main command yet: the loop decides
 	require.Equal(t, os.Signal(unix.SIGUSR1), <-toLoop)
@@ -38,7 +44,8 @@ func TestSigWaiter(t *testing.T) {
 	p, err := r.Start(reaper.Spec{Path: "sh", Argv: []string{"sh", "-c", "trap 'exit 7' USR2; : > " + ready + "; while :; do sleep 0.01; done"}, Pgid: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { _, err := os.Stat(ready); return err == nil }, 5*time.Second, time.Millisecond)
-	w.direct.Store(p)
+	w.publish(r, p)
+	require.GreaterOrEqual(t, w.pidfd.Load(), int32(0), "a pidfd for the main command")
 	send(unix.SIGTERM) // a shutdown is the loop's
 	require.Equal(t, os.Signal(unix.SIGTERM), <-toLoop)
 	send(unix.SIGUSR2) // straight to sh, whose trap exits 7
@@ -54,4 +61,11 @@ func TestSigWaiter(t *testing.T) {
 
 	w.stop()
 	<-done
+}
+
+// inSigtimedwait reports whether thread tid of this process is in
+// rt_sigtimedwait (first field of /proc/.../syscall).
+func inSigtimedwait(tid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/syscall", tid))
+	return err == nil && strings.HasPrefix(string(b), fmt.Sprintf("%d ", unix.SYS_RT_SIGTIMEDWAIT))
 }

@@ -96,6 +96,18 @@ func (r *Reaper) Signal(p *Proc, sig unix.Signal, group bool) error {
 	return unix.Kill(pid, sig)
 }
 
+// PidFD opens a pidfd for p (pidfd_open) unless p has been reaped: under the
+// reaper's lock its pid is still p's. A signal sent through the pidfd reaches
+// p or, once p is gone, no one. The caller closes it.
+func (r *Reaper) PidFD(p *Proc) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.procs[p.Pid] != p {
+		return -1, unix.ESRCH
+	}
+	return unix.PidfdOpen(p.Pid, 0) // always close-on-exec
+}
+
 // Ready receives a value when Take has something new.
 func (r *Reaper) Ready() <-chan struct{} { return r.ready }
 

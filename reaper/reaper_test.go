@@ -99,6 +99,24 @@ func TestSignal(t *testing.T) {
 	require.ErrorIs(t, r.Signal(p, unix.SIGTERM, false), unix.ESRCH)
 }
 
+// A pidfd reaches the process it was opened for; none is opened for a
+// process already reaped.
+func TestPidFD(t *testing.T) {
+	r := New()
+	defer r.Close()
+	p, err := r.Start(Spec{Path: "sleep", Argv: []string{"sleep", "10"}})
+	require.NoError(t, err)
+	fd, err := r.PidFD(p)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	require.NoError(t, unix.PidfdSendSignal(fd, unix.SIGUSR2, nil, 0))
+	exits, _ := take(t, r, 1)
+	require.Equal(t, 128+int(unix.SIGUSR2), exits[0].Code())
+	_, err = r.PidFD(p)
+	require.ErrorIs(t, err, unix.ESRCH)
+	require.ErrorIs(t, unix.PidfdSendSignal(fd, unix.SIGUSR2, nil, 0), unix.ESRCH)
+}
+
 // The same life cycle with the waiter in waitid, as on a kernel without
 // IORING_OP_WAITID or where seccomp forbids io_uring.
 func TestStartAndReapWithoutRing(t *testing.T) {

@@ -1,0 +1,117 @@
+package sigfwd
+
+import (
+	"os/exec"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func sigset(sigs ...unix.Signal) *unix.Sigset_t {
+	var set unix.Sigset_t
+	for _, s := range sigs {
+		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
+	}
+	return &set
+}
+
+func bit(s unix.Signal) uint64 { return 1 << (uint(s) - 1) }
+
+// onThread runs f on a locked thread with sigs blocked, and sigs already
+// pending there (tgkill), so that the wait finds them at once.
+func onThread(t *testing.T, pending []unix.Signal, f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		set := sigset(pending...)
+		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
+		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
+		for _, s := range pending {
+			require.NoError(t, unix.Tgkill(unix.Getpid(), unix.Gettid(), s))
+		}
+		f()
+	}()
+	<-done
+}
+
+func startSleep(t *testing.T) (*exec.Cmd, int) {
+	c := exec.Command("sleep", "30")
+	require.NoError(t, c.Start())
+	fd, err := unix.PidfdOpen(c.Process.Pid, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(fd) })
+	return c, fd
+}
+
+// A direct signal goes through the pidfd and the wait goes on; the first
+// other signal comes back.
+func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
+	c, fd := startSleep(t)
+	onThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, func() {
+		sig, errno := WaitAndSend(sigset(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
+		require.Zero(t, errno)
+		require.Equal(t, unix.SIGUSR2, sig)
+	})
+	err := c.Wait()
+	require.Error(t, err)
+	require.Equal(t, syscall.SIGUSR1, c.ProcessState.Sys().(syscall.WaitStatus).Signal())
+}
+
+// Without a pidfd nothing is sent: the signal comes back.
+func TestWithoutPidfdReturnsTheSignal(t *testing.T) {
+	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
+		sig, errno := WaitAndSend(sigset(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
+		require.Zero(t, errno)
+		require.Equal(t, unix.SIGUSR1, sig)
+	})
+}
+
+// Once the process is gone, the send fails and the signal comes back: it
+// never reaches a process that took the pid.
+func TestGoneProcessReturnsTheSignal(t *testing.T) {
+	c, fd := startSleep(t)
+	require.NoError(t, c.Process.Kill())
+	_ = c.Wait()
+	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
+		sig, errno := WaitAndSend(sigset(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
+		require.Zero(t, errno)
+		require.Equal(t, unix.SIGUSR1, sig)
+	})
+}
+
+// A handled signal sent to the waiting thread (SIGURG, the runtime's own)
+// ends the wait with EINTR.
+func TestHandledSignalInterrupts(t *testing.T) {
+	tids := make(chan int, 1)
+	got := make(chan unix.Errno, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		set := sigset(unix.SIGUSR1)
+		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
+		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
+		tids <- unix.Gettid()
+		_, errno := WaitAndSend(set, -1, 0)
+		got <- errno
+	}()
+	tid := <-tids
+	require.Eventually(t, func() bool {
+		_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG) // until the wait has begun and ends
+		select {
+		case errno := <-got:
+			require.Equal(t, unix.EINTR, errno)
+			return true
+		default:
+			return false
+		}
+	}, 5*time.Second, time.Millisecond)
+}
