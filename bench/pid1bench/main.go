@@ -6,7 +6,8 @@
 //     once; orphans reaped per second and the peak number awaiting reaping;
 //   - signal forwarding: kill(PID 1, SIGUSR1) from outside → the main
 //     command's handler, median of -rounds × -sigs samples (the rounds take
-//     the inits in turn);
+//     the inits in turn); the main command is bench/sigcatch (C) when given
+//     with -catcher, as bench/run does;
 //   - the init's RSS idle with one child (2 s after it started), and its peak
 //     RSS after the storm.
 //
@@ -35,6 +36,10 @@ type initSpec struct {
 	argv []string // the init and its options; the main command follows
 }
 
+// catcher is the main command of the signal forwarding measurement ("":
+// this program's Go helper).
+var catcher string
+
 func main() {
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "helper:") {
 		os.Exit(helper(strings.TrimPrefix(os.Args[1], "helper:"), os.Args[2:]))
@@ -45,6 +50,8 @@ func main() {
 	sigs := flag.Int("sigs", 100, "signal forwarding samples per init and round")
 	rounds := flag.Int("rounds", 5, "signal forwarding rounds, every init in turn")
 	only := flag.String("only", "", "measure only the inits whose names contain this (default: all)")
+	latencyOnly := flag.Bool("latency-only", false, "measure signal forwarding only (bench/run does, a second time under taskset -c 0)")
+	flag.StringVar(&catcher, "catcher", "", "the main command for signal forwarding: bench/sigcatch (default: this program's Go helper)")
 	flag.Parse()
 	inits := []initSpec{
 		{"svinit", []string{*svinit, "--"}},
@@ -62,6 +69,16 @@ func main() {
 	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d rounds of %d signals\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *rounds, *sigs)
 	lat := latencies(chosen, *rounds, *sigs)
+	if *latencyOnly {
+		fmt.Println("| init | signal forward latency median [min–max] (µs) |")
+		fmt.Println("|---|---|")
+		for _, in := range chosen {
+			if l := lat[in.name]; len(l) > 0 {
+				fmt.Printf("| %s | %.1f [%.1f–%.1f] |\n", in.name, median(l), l[0], l[len(l)-1])
+			}
+		}
+		return
+	}
 	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) | init's CPU during the storm (ms) | init's context switches during the storm |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, in := range chosen {
@@ -90,6 +107,11 @@ func main() {
 			median(rates), median(durs), median(peaks), median(l), l[0], l[len(l)-1], rss, hwm,
 			median(cpus), median(switches))
 	}
+}
+
+func self() string {
+	p, _ := os.Executable()
+	return p
 }
 
 func installed(in initSpec) bool {
@@ -121,9 +143,7 @@ func latencies(inits []initSpec, rounds, samples int) map[string][]float64 {
 // startNS starts INIT... CMD... as PID 1 of a new PID namespace and returns
 // the unshare command, the init's host pid and a reader of CMD's stdout.
 func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
-	self, _ := os.Executable()
 	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, in.argv...)
-	argv = append(argv, self)
 	argv = append(argv, cmd...)
 	c := exec.Command("unshare", argv...)
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no stray namespace if we die
@@ -151,7 +171,7 @@ type stormResult struct {
 }
 
 func storm(in initSpec, n int) stormResult {
-	c, pid, out := startNS(in, "helper:storm", strconv.Itoa(n))
+	c, pid, out := startNS(in, self(), "helper:storm", strconv.Itoa(n))
 	line, _ := out.ReadString('\n')
 	f := strings.Fields(line)
 	if len(f) != 5 {
@@ -190,7 +210,11 @@ func initUsage() (cpu time.Duration, switches int64) {
 }
 
 func forwardLatency(in initSpec, samples int) []float64 {
-	c, pid, out := startNS(in, "helper:catch", strconv.Itoa(samples))
+	cmd := []string{self(), "helper:catch"}
+	if catcher != "" {
+		cmd = []string{catcher}
+	}
+	c, pid, out := startNS(in, append(cmd, strconv.Itoa(samples))...)
 	_, _ = out.ReadString('\n') // ready
 	var lat []float64
 	for i := 0; i < samples; i++ {
@@ -207,7 +231,7 @@ func forwardLatency(in initSpec, samples int) []float64 {
 }
 
 func idleRSS(in initSpec) int {
-	c, pid, out := startNS(in, "helper:idle")
+	c, pid, out := startNS(in, self(), "helper:idle")
 	_, _ = out.ReadString('\n')
 	// Idle means after start-up: the same 2 s for every init.
 	time.Sleep(2 * time.Second)
