@@ -66,8 +66,11 @@ func main() {
 			chosen = append(chosen, in)
 		}
 	}
-	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, storm of %d orphans ×%d, %d rounds of %d signals\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel(), *n, *reps, *rounds, *sigs)
+	fmt.Printf("pid1bench: %s, %d CPUs, kernel %s, ", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel())
+	if !*latencyOnly {
+		fmt.Printf("storm of %d orphans ×%d, ", *n, *reps)
+	}
+	fmt.Printf("%d rounds of %d signals\n\n", *rounds, *sigs)
 	lat := latencies(chosen, *rounds, *sigs)
 	if *latencyOnly {
 		fmt.Println("| init | signal forward latency median [min–max] (µs) |")
