@@ -66,22 +66,15 @@ type sigWaiter struct {
 // signal.
 func newSigWaiter(group bool) *sigWaiter {
 	runtime.LockOSThread()
-	w := &sigWaiter{tid: unix.Gettid(), group: group}
+	w := &sigWaiter{tid: unix.Gettid(), group: group, set: *sigfwd.Set(ForwardableSignals()...)}
 	w.pidfd.Store(-1)
-	for _, s := range ForwardableSignals() {
-		w.set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
-	}
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, wakeSet(), nil); err != nil {
 		svlog.Warn("unable to block %s on the main thread: %v", unix.SignalName(wakeSig), err)
 	}
 	return w
 }
 
-func wakeSet() *unix.Sigset_t {
-	var set unix.Sigset_t
-	set.Val[(wakeSig-1)/64] |= 1 << ((uint(wakeSig) - 1) % 64)
-	return &set
-}
+func wakeSet() *unix.Sigset_t { return sigfwd.Set(wakeSig) }
 
 // wait passes signals on until stop is called, then unblocks wakeSig on
 // this thread again and releases it.

@@ -30,6 +30,15 @@ func exitsyscall()
 // sigsetSize is the kernel's sigset_t: 64 signals.
 const sigsetSize = 8
 
+// Set is the signal set of sigs (bit N-1 for signal N).
+func Set(sigs ...unix.Signal) *unix.Sigset_t {
+	var set unix.Sigset_t
+	for _, s := range sigs {
+		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
+	}
+	return &set
+}
+
 // WaitAndSend waits (rt_sigtimedwait, no timeout) for the signals in set,
 // which the calling thread must block. While they are among direct (bit N-1
 // for signal N) and pidfd is a pidfd (not -1), it sends them on through

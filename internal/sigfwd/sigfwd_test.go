@@ -14,14 +14,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func sigset(sigs ...unix.Signal) *unix.Sigset_t {
-	var set unix.Sigset_t
-	for _, s := range sigs {
-		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
-	}
-	return &set
-}
-
 func bit(s unix.Signal) uint64 { return 1 << (uint(s) - 1) }
 
 // onThread runs f on a locked thread with sigs blocked, and sigs already
@@ -32,7 +24,7 @@ func onThread(t *testing.T, pending []unix.Signal, f func()) {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		set := sigset(pending...)
+		set := Set(pending...)
 		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
 		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
 		for _, s := range pending {
@@ -57,7 +49,7 @@ func startSleep(t *testing.T) (*exec.Cmd, int) {
 func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 	c, fd := startSleep(t)
 	onThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, func() {
-		sig, errno := WaitAndSend(sigset(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
+		sig, errno := WaitAndSend(Set(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
 		require.Zero(t, errno)
 		require.Equal(t, unix.SIGUSR2, sig)
 	})
@@ -69,7 +61,7 @@ func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 // Without a pidfd nothing is sent: the signal comes back.
 func TestWithoutPidfdReturnsTheSignal(t *testing.T) {
 	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
-		sig, errno := WaitAndSend(sigset(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
+		sig, errno := WaitAndSend(Set(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
 		require.Zero(t, errno)
 		require.Equal(t, unix.SIGUSR1, sig)
 	})
@@ -82,7 +74,7 @@ func TestGoneProcessReturnsTheSignal(t *testing.T) {
 	require.NoError(t, c.Process.Kill())
 	_ = c.Wait()
 	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
-		sig, errno := WaitAndSend(sigset(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
+		sig, errno := WaitAndSend(Set(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
 		require.Zero(t, errno)
 		require.Equal(t, unix.SIGUSR1, sig)
 	})
@@ -96,7 +88,7 @@ func TestHandledSignalInterrupts(t *testing.T) {
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		set := sigset(unix.SIGUSR1)
+		set := Set(unix.SIGUSR1)
 		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
 		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
 		tids <- unix.Gettid()
