@@ -94,13 +94,19 @@ func (w *sigWaiter) wait(r *reaper.Reaper, toLoop chan<- os.Signal) {
 	}
 }
 
-// directSignals may be sent on from the wait itself: all but TERM, INT and
-// HUP, which may mean a shutdown or a rescan, so the loop decides, and
-// wakeSig, which must always end the wait so that it can see done.
+// loopDecides is true of TERM, INT and HUP: they may mean a shutdown or a
+// rescan, so the loop, not the waiting thread, decides what to do with them.
+func loopDecides(sig unix.Signal) bool {
+	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGHUP
+}
+
+// directSignals may be sent on from the wait itself: all but those the loop
+// decides, and wakeSig, which must always end the wait so that it can see
+// done.
 var directSignals = func() uint64 {
 	var m uint64
 	for _, s := range ForwardableSignals() {
-		if s != unix.SIGTERM && s != unix.SIGINT && s != unix.SIGHUP && s != wakeSig {
+		if !loopDecides(s) && s != wakeSig {
 			m |= 1 << (uint(s) - 1)
 		}
 	}
@@ -119,11 +125,10 @@ func (w *sigWaiter) publish(r *reaper.Reaper, p *reaper.Proc) {
 	_ = unix.Tgkill(unix.Getpid(), w.tid, reloadSig)
 }
 
-// passOn sends sig to the main command if the loop would only pass it on:
-// TERM, INT and HUP may mean a shutdown or a rescan, so the loop decides.
+// passOn sends sig to the main command if the loop would only pass it on.
 func (w *sigWaiter) passOn(r *reaper.Reaper, sig unix.Signal) bool {
 	p := w.direct.Load()
-	if p == nil || sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGHUP {
+	if p == nil || loopDecides(sig) {
 		return false
 	}
 	forward(r, p, sig, w.group)

@@ -3,9 +3,9 @@
 // in C. A Go system call leaves the scheduler before it and must rejoin it
 // after: on an idle svinit rejoining means taking an idle P and waking the
 // runtime's monitor thread, which then competes with the forwarding thread
-// for a CPU before the signal is sent on (a few tens of microseconds on a
-// small VM). Here the thread leaves the scheduler, waits, sends, and only
-// then rejoins.
+// for a CPU before the signal is sent on. Here the thread leaves the
+// scheduler, waits, sends, waits again, and rejoins only for a signal that
+// needs Go.
 //
 // It does so as package syscall's own Syscall does: runtime.entersyscall,
 // raw system calls, runtime.exitsyscall. The Go team keeps those two
@@ -39,8 +39,10 @@ func Set(sigs ...unix.Signal) *unix.Sigset_t {
 	return &set
 }
 
-// WaitAndSend waits (rt_sigtimedwait, no timeout) for the signals in set,
-// which the calling thread must block. While they are among direct (bit N-1
+// WaitAndSend waits (rt_sigtimedwait, no timeout) for the signals in set;
+// the calling thread need not block them (a signal that comes while it
+// waits is taken either way; one blocked earlier is taken if still pending).
+// While they are among direct (bit N-1
 // for signal N) and pidfd is a pidfd (not -1), it sends them on through
 // pidfd and waits again, never rejoining the Go scheduler. It returns the
 // first signal it did not send (not in direct, no pidfd, or the send
