@@ -13,8 +13,10 @@ import (
 // svinit turns the collector's pacing off and keeps only a memory limit as
 // a backstop (what it uses now, plus quietHeadroom: the log copier may still
 // allocate a little), and turns the pacing back on at the next event. An
-// explicit GOGC in the environment is left alone. The first quiet spell —
-// start-up is over — is also when svinit trims itself (trim.go).
+// explicit GOGC in the environment is left alone. In the release build the
+// runtime's sysmon thread then sleeps until the next event too
+// (sysmon_quiet.go). The first quiet spell — start-up is over — is also when
+// svinit trims itself (trim.go).
 const (
 	gcPercent     = 25 // a 1 MiB minimum heap goal instead of Go's 4 MiB
 	quietAfter    = time.Second
@@ -44,6 +46,7 @@ func (q *quiet) activity() {
 	if q.off {
 		debug.SetGCPercent(gcPercent)
 		debug.SetMemoryLimit(math.MaxInt64)
+		sleepSysmon(false)
 		q.off = false
 	}
 	q.timer.Reset(quietAfter)
@@ -58,6 +61,7 @@ func (q *quiet) settle() {
 	if q.pace {
 		debug.SetMemoryLimit(int64(inUse()) + quietHeadroom)
 		debug.SetGCPercent(-1)
+		sleepSysmon(true)
 		q.off = true
 	}
 }
