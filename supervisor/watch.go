@@ -1,82 +1,165 @@
 package supervisor
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
 )
 
-// scanner asks the loop to scan when the tree changes (inotify), and every
-// Rescan as a safety net.
+// scanner asks the loop to scan when the tree changes. inotify on the root
+// sees every entry made, removed or renamed there, at once. Where inotify
+// cannot be relied on — no inotify, the watch refused, a root on a
+// filesystem whose changes made elsewhere inotify never hears of (NFS, FUSE,
+// ...), the watch lost with the root removed or moved — the safety net
+// checks the root every Rescan: one stat, and a scan when it changed (as
+// runsvdir does). On a local filesystem with the watch in place nothing
+// polls, so an idle svinit stays off the CPU.
 type scanner struct {
-	inotify *os.File
-	ticker  *time.Ticker
-	done    chan struct{}
+	s    *Supervisor
+	fd   int          // inotify, or -1
+	file *os.File     // fd, read by readInotify
+	wd   atomic.Int32 // the root's watch, or -1
+	lost chan struct{}
+	done chan struct{} // close: stop polling
+	gone chan struct{} // poll has returned
 }
 
+const watchMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
+	unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
+
+// lostMask: events after which the watch no longer follows the root path.
+const lostMask = unix.IN_IGNORED | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_UNMOUNT
+
 func startScanner(s *Supervisor) *scanner {
-	sc := &scanner{done: make(chan struct{})}
+	sc := &scanner{s: s, fd: -1, lost: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
+	sc.wd.Store(-1)
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err == nil {
-		mask := uint32(unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
-			unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR)
-		if _, werr := unix.InotifyAddWatch(fd, s.root, mask); werr != nil {
-			svlog.Warn("unable to watch %s: %v: new services are found by rescans only", s.root, werr)
-		}
-		sc.inotify = os.NewFile(uintptr(fd), "inotify")
-		go sc.readInotify(s)
-	} else {
-		svlog.Warn("inotify: %v: new services are found by rescans only", err)
+		sc.fd = fd
+		sc.file = os.NewFile(uintptr(fd), "inotify")
+		go sc.readInotify()
 	}
-	every := s.opts.Rescan
-	if every > 0 {
-		sc.ticker = time.NewTicker(every)
-		go sc.tick(s)
+	why := sc.watch()
+	if err != nil {
+		why = fmt.Sprintf("inotify: %v", err)
 	}
+	go sc.poll(why)
 	return sc
 }
 
-func (sc *scanner) readInotify(s *Supervisor) {
+// watch (re)adds the root's watch; it says why inotify alone will not do,
+// or "" when it will.
+func (sc *scanner) watch() string {
+	if sc.fd < 0 {
+		return "no inotify"
+	}
+	wd, err := unix.InotifyAddWatch(sc.fd, sc.s.root, watchMask)
+	if err != nil {
+		return fmt.Sprintf("unable to watch %s: %v", sc.s.root, err)
+	}
+	sc.wd.Store(int32(wd))
+	return unwatchable(sc.s.root)
+}
+
+func (sc *scanner) readInotify() {
 	buf := make([]byte, 4096)
 	for {
-		_, err := sc.inotify.Read(buf)
+		n, err := sc.file.Read(buf)
 		if err != nil {
 			return
 		}
-		s.post(s.scan)
+		if lostWatch(buf[:n], sc.wd.Load()) {
+			select {
+			case sc.lost <- struct{}{}:
+			default:
+			}
+		}
+		sc.s.post(sc.s.scan)
 	}
 }
 
-// tick is the safety net: it costs one stat of the root a period, and a
-// scan only when the root changed (as runsvdir does) — a new or removed
-// entry changes the directory's mtime, whatever inotify missed.
-func (sc *scanner) tick(s *Supervisor) {
+// lostWatch: one of the inotify events read says the watch wd no longer
+// follows the root path (events of an earlier watch do not count).
+func lostWatch(events []byte, wd int32) bool {
+	for len(events) >= unix.SizeofInotifyEvent {
+		if int32(binary.NativeEndian.Uint32(events[0:4])) == wd && binary.NativeEndian.Uint32(events[4:8])&lostMask != 0 {
+			return true
+		}
+		events = events[unix.SizeofInotifyEvent+int(binary.NativeEndian.Uint32(events[12:16])):]
+	}
+	return false
+}
+
+// poll is the safety net, running while why says inotify is not enough.
+func (sc *scanner) poll(why string) {
+	defer close(sc.gone)
+	var ticker *time.Ticker
+	var tick <-chan time.Time
 	var last unix.Stat_t
-	_ = unix.Stat(s.root, &last) // the first scan is Start's
+	_ = unix.Stat(sc.s.root, &last) // the first scan is Start's
+	start := func(why string) {
+		if ticker != nil {
+			return
+		}
+		if sc.s.opts.Rescan <= 0 {
+			svlog.Warn("%s: new services are found only by svscanctl -a or SIGHUP (--rescan 0)", why)
+			return
+		}
+		svlog.Warn("%s: checking %s every %v", why, sc.s.root, sc.s.opts.Rescan)
+		ticker = time.NewTicker(sc.s.opts.Rescan)
+		tick = ticker.C
+	}
+	if why != "" {
+		start(why)
+	}
+	lost := false
 	for {
 		select {
-		case <-sc.ticker.C:
-			var st unix.Stat_t
-			if err := unix.Stat(s.root, &st); err == nil && st.Ino == last.Ino && st.Mtim == last.Mtim && st.Ctim == last.Ctim {
-				continue
-			} else {
-				last = st
+		case <-tick:
+			if rootChanged(sc.s.root, &last) {
+				sc.s.post(sc.s.scan)
 			}
-			s.post(s.scan)
+			if lost && sc.watch() == "" {
+				svlog.Info("watching %s with inotify again", sc.s.root)
+				ticker.Stop()
+				ticker, tick, lost = nil, nil, false
+				sc.s.post(sc.s.scan)
+			}
+		case <-sc.lost:
+			if wd := sc.wd.Swap(-1); wd >= 0 {
+				_, _ = unix.InotifyRmWatch(sc.fd, uint32(wd)) // a moved root's watch follows it
+			}
+			lost = true
+			start(fmt.Sprintf("lost the inotify watch of %s (removed, moved or unmounted)", sc.s.root))
 		case <-sc.done:
+			if ticker != nil {
+				ticker.Stop()
+			}
 			return
 		}
 	}
+}
+
+// rootChanged: the root is not the directory it was at the last check, or
+// has had entries made or removed since (its mtime or ctime moved).
+func rootChanged(root string, last *unix.Stat_t) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(root, &st); err == nil && st.Dev == last.Dev && st.Ino == last.Ino && st.Mtim == last.Mtim && st.Ctim == last.Ctim {
+		return false
+	}
+	*last = st
+	return true
 }
 
 func (sc *scanner) close() {
 	close(sc.done)
-	if sc.ticker != nil {
-		sc.ticker.Stop()
-	}
-	if sc.inotify != nil {
-		sc.inotify.Close()
+	<-sc.gone // poll no longer uses the descriptor
+	if sc.file != nil {
+		sc.file.Close()
 	}
 }

@@ -216,6 +216,33 @@ func TestTreeChanges(t *testing.T) {
 	waitState(t, filepath.Join(root, "first"), isUp, "first unharmed")
 }
 
+// The root itself moved away and made again: inotify's watch followed the
+// old directory, so svinit checks the path every --rescan until it can watch
+// the new one, then goes back to inotify alone (a new service within 1 s).
+func TestRootReplaced(t *testing.T) {
+	root := makeTree(t, map[string]files{"a": {"run": sh("exec sleep 1000")}})
+	r := startNS(t, "-s", root, "--rescan", "300ms")
+	waitState(t, filepath.Join(root, "a"), isUp, "a up")
+	old := root + ".old"
+	require.NoError(t, os.Rename(root, old))
+	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "lost the inotify watch of "+root) },
+		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
+
+	writeService(t, filepath.Join(root, "b"), files{"run": sh("exec sleep 1000")})
+	waitState(t, filepath.Join(root, "b"), isUp, "b up in the new root")
+	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "watching "+root+" with inotify again") },
+		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
+	_, code := tool(t, "svok", filepath.Join(old, "a"))
+	require.Equal(t, 100, code, "a, gone with the old root, is no longer supervised")
+
+	staging := t.TempDir()
+	writeService(t, filepath.Join(staging, "c"), files{"run": sh("exec sleep 1000")})
+	began := time.Now()
+	require.NoError(t, os.Rename(filepath.Join(staging, "c"), filepath.Join(root, "c")))
+	waitState(t, filepath.Join(root, "c"), isUp, "c up")
+	require.Less(t, time.Since(began), time.Second)
+}
+
 // Broken services of every kind: a clear message naming the file, retried on
 // the backoff schedule (no hot loop), and the good service unharmed.
 func TestBrokenRunScripts(t *testing.T) {

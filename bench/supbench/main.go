@@ -83,6 +83,7 @@ func main() {
 		"Restart after kill -9 (uptime > 1.5 s): kill → next start, median [min–max] (ms)",
 		"Control: spawn of CLI → HUP handler runs, median [min–max] (ms)",
 		fmt.Sprintf("Idle CPU, 100 services, ms CPU per %v (all supervisor processes): the first %v after start-up; then each of the next %d", *idle, *idle, *idleWindows-1),
+		"  times a supervisor thread was put on a CPU, in the same windows",
 		"Shutdown by kill -TERM of PID 1 (docker stop), 100 services → PID 1 gone, median [min–max] of 5 (ms)",
 		"  services that got SIGTERM (of 100)",
 	}
@@ -110,7 +111,7 @@ func main() {
 func measure(s supervisor) []string {
 	var col []string
 	if *stopOnly {
-		return append(make([]string, 9), shutdown(s)...)
+		return append(make([]string, 10), shutdown(s)...)
 	}
 	for _, n := range []int{10, 100, 1000} {
 		t := launch(s, n)
@@ -124,7 +125,7 @@ func measure(s supervisor) []string {
 		t.stop()
 	}
 	if *memOnly {
-		return append(col, make([]string, 7)...)
+		return append(col, make([]string, 8)...)
 	}
 	for _, n := range []int{100, 1000} {
 		t := launch(s, n)
@@ -132,7 +133,8 @@ func measure(s supervisor) []string {
 		col = append(col, fmt.Sprintf("%.0f", float64(last-t.launched)/1e6))
 		t.stop()
 	}
-	col = append(col, restartLatency(s), controlLatency(s), idleCPU(s))
+	col = append(col, restartLatency(s), controlLatency(s))
+	col = append(col, idleCPU(s)...)
 	col = append(col, shutdown(s)...)
 	return col
 }
@@ -313,33 +315,41 @@ func controlLatency(s supervisor) string {
 	return spread(lat)
 }
 
-func idleCPU(s supervisor) string {
+// idleCPU: the CPU time and the times on a CPU of the supervisor's
+// processes in -idle-windows windows of -idle each, 100 services up.
+func idleCPU(s supervisor) []string {
 	t := launch(s, 100)
 	defer t.stop()
 	t.waitStarted(100)
 	time.Sleep(2 * time.Second)
 	pids := t.supervisorPids(s)
-	var windows []string
-	before := cpuNS(pids)
+	var ms, runs []string
+	cpu, ran := sched(pids)
 	for i := 0; i < *idleWindows; i++ {
 		time.Sleep(*idle)
-		now := cpuNS(pids)
-		windows = append(windows, fmt.Sprintf("%.2f", float64(now-before)/1e6))
-		before = now
+		cpuNow, ranNow := sched(pids)
+		ms = append(ms, fmt.Sprintf("%.2f", float64(cpuNow-cpu)/1e6))
+		runs = append(runs, strconv.FormatInt(ranNow-ran, 10))
+		cpu, ran = cpuNow, ranNow
 	}
-	if len(windows) == 1 {
-		return windows[0]
-	}
-	return windows[0] + "; then " + strings.Join(windows[1:], ", ")
+	return []string{windows(ms), windows(runs)}
 }
 
-// cpuNS sums the time on CPU of every thread of pids.
-func cpuNS(pids []int) int64 {
-	var total int64
-	for _, p := range pids {
-		total += procs.CPUTime(p)
+func windows(w []string) string {
+	if len(w) == 1 {
+		return w[0]
 	}
-	return total
+	return w[0] + "; then " + strings.Join(w[1:], ", ")
+}
+
+// sched sums the time on CPU, and the times put on a CPU, of every thread
+// of pids.
+func sched(pids []int) (ns, runs int64) {
+	for _, p := range pids {
+		ns += procs.CPUTime(p)
+		runs += procs.Runs(p)
+	}
+	return ns, runs
 }
 
 // shutdown: kill -TERM of PID 1 with 100 services up → PID 1 gone, the

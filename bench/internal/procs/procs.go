@@ -41,13 +41,19 @@ func Field(path, key string) int {
 }
 
 // CPUTime sums the time on CPU of every thread of pid (schedstat, ns).
-func CPUTime(pid int) int64 {
+func CPUTime(pid int) int64 { return schedstat(pid, 0) }
+
+// Runs sums the times every thread of pid was put on a CPU (schedstat).
+func Runs(pid int) int64 { return schedstat(pid, 2) }
+
+// schedstat sums field i of /proc/PID/task/*/schedstat.
+func schedstat(pid, i int) int64 {
 	var total int64
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, t := range tasks {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
+		if f := strings.Fields(string(b)); len(f) > i {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
 			total += n
 		}
 	}
