@@ -95,7 +95,10 @@ func lostWatch(events []byte, wd int32) bool {
 	return false
 }
 
-// poll is the safety net, running while why says inotify is not enough.
+// poll is the safety net, running while inotify is not enough (why says
+// why at the start; the reader says when the watch is lost). Each check
+// also tries the watch again: a root that did not exist, or was replaced,
+// is watched as soon as it can be, and the checks stop.
 func (sc *scanner) poll(why string) {
 	defer close(sc.gone)
 	var ticker *time.Ticker
@@ -117,24 +120,22 @@ func (sc *scanner) poll(why string) {
 	if why != "" {
 		start(why)
 	}
-	lost := false
 	for {
 		select {
 		case <-tick:
 			if rootChanged(sc.s.root, &last) {
 				sc.s.post(sc.s.scan)
 			}
-			if lost && sc.watch() == "" {
-				svlog.Info("watching %s with inotify again", sc.s.root)
+			if sc.watch() == "" {
+				svlog.Info("watching %s with inotify alone", sc.s.root)
 				ticker.Stop()
-				ticker, tick, lost = nil, nil, false
+				ticker, tick = nil, nil
 				sc.s.post(sc.s.scan)
 			}
 		case <-sc.lost:
 			if wd := sc.wd.Swap(-1); wd >= 0 {
 				_, _ = unix.InotifyRmWatch(sc.fd, uint32(wd)) // a moved root's watch follows it
 			}
-			lost = true
 			start(fmt.Sprintf("lost the inotify watch of %s (removed, moved or unmounted)", sc.s.root))
 		case <-sc.done:
 			if ticker != nil {

@@ -230,7 +230,7 @@ func TestRootReplaced(t *testing.T) {
 
 	writeService(t, filepath.Join(root, "b"), files{"run": sh("exec sleep 1000")})
 	waitState(t, filepath.Join(root, "b"), isUp, "b up in the new root")
-	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "watching "+root+" with inotify again") },
+	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "watching "+root+" with inotify alone") },
 		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
 	_, code := tool(t, "svok", filepath.Join(old, "a"))
 	require.Equal(t, 100, code, "a, gone with the old root, is no longer supervised")
@@ -241,6 +241,21 @@ func TestRootReplaced(t *testing.T) {
 	require.NoError(t, os.Rename(filepath.Join(staging, "c"), filepath.Join(root, "c")))
 	waitState(t, filepath.Join(root, "c"), isUp, "c up")
 	require.Less(t, time.Since(began), time.Second)
+}
+
+// A root that does not exist yet at start: checked every --rescan until it
+// appears, then watched by inotify alone.
+func TestRootAppearsLater(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "service")
+	r := startNS(t, "-s", root, "--rescan", "300ms")
+	require.Eventually(t, func() bool {
+		return strings.Contains(r.stderr.String(), "unable to watch "+root+": no such file or directory: checking "+root+" every 300ms")
+	},
+		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
+	writeService(t, filepath.Join(root, "a"), files{"run": sh("exec sleep 1000")})
+	waitState(t, filepath.Join(root, "a"), isUp, "a up")
+	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "watching "+root+" with inotify alone") },
+		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
 }
 
 // Broken services of every kind: a clear message naming the file, retried on
