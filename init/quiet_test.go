@@ -11,9 +11,7 @@ import (
 // Quiet: the collector's pacing goes off with a finite memory limit as the
 // backstop, and comes back at the next event; GOGC in the environment wins.
 func TestQuietCollector(t *testing.T) {
-	t.Setenv("GOGC", "")
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	keepCollector(t)
 	q := newQuiet()
 	require.Equal(t, gcPercent, debug.SetGCPercent(gcPercent))
 	q.trimmed = true // trim has its own test
@@ -35,4 +33,15 @@ func TestQuietCollector(t *testing.T) {
 	q.activity()
 	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC from the environment stays")
 	q.timer.Stop()
+}
+
+// keepCollector: no GOGC in the environment for the test, and the
+// collector's settings as they were after it.
+func keepCollector(t *testing.T) {
+	t.Setenv("GOGC", "")
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
 }

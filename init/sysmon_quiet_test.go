@@ -4,7 +4,6 @@ package pid1
 
 import (
 	"math"
-	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,9 +12,7 @@ import (
 // The release build: quiet makes the runtime's forced-collection period
 // endless (so sysmon sleeps), the next event gives Go's back.
 func TestQuietSysmon(t *testing.T) {
-	t.Setenv("GOGC", "")
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	keepCollector(t)
 	require.True(t, sysmonQuiet)
 	require.Equal(t, int64(2*60*1e9), busyForcegcperiod, "Go's own period, read at start")
 	q := newQuiet()
