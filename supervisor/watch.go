@@ -84,13 +84,18 @@ func (sc *scanner) readInotify() {
 }
 
 // lostWatch: one of the inotify events read says the watch wd no longer
-// follows the root path (events of an earlier watch do not count).
+// follows the root path (events of an earlier watch do not count). A
+// record running past the end is not read (the kernel never sends one).
 func lostWatch(events []byte, wd int32) bool {
 	for len(events) >= unix.SizeofInotifyEvent {
 		if int32(binary.NativeEndian.Uint32(events[0:4])) == wd && binary.NativeEndian.Uint32(events[4:8])&lostMask != 0 {
 			return true
 		}
-		events = events[unix.SizeofInotifyEvent+int(binary.NativeEndian.Uint32(events[12:16])):]
+		next := unix.SizeofInotifyEvent + uint64(binary.NativeEndian.Uint32(events[12:16]))
+		if next > uint64(len(events)) {
+			break
+		}
+		events = events[next:]
 	}
 	return false
 }

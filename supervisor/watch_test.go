@@ -58,4 +58,17 @@ func TestLostWatch(t *testing.T) {
 	require.False(t, lostWatch(inotifyEvent(1, unix.IN_IGNORED, ""), 2), "the old watch's IN_IGNORED after inotify_rm_watch")
 	require.False(t, lostWatch(inotifyEvent(1, unix.IN_Q_OVERFLOW, ""), 1))
 	require.False(t, lostWatch(nil, 1))
+	bad := inotifyEvent(1, unix.IN_CREATE, "x")
+	binary.NativeEndian.PutUint32(bad[12:16], 1<<31)
+	require.False(t, lostWatch(append(bad, inotifyEvent(1, unix.IN_IGNORED, "")...), 1), "a record claiming more than was read ends the reading, no panic")
+}
+
+// Whatever bytes a read of the inotify descriptor returns, lostWatch reads
+// them without a panic (it runs in PID 1).
+func FuzzLostWatch(f *testing.F) {
+	f.Add(append(inotifyEvent(1, unix.IN_CREATE, "svc"), inotifyEvent(1, unix.IN_IGNORED, "")...), int32(1))
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, int32(1))
+	f.Fuzz(func(t *testing.T, events []byte, wd int32) {
+		lostWatch(events, wd)
+	})
 }
