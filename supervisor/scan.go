@@ -206,23 +206,19 @@ var commands = map[byte]event{
 	't': {evSignal, unix.SIGTERM}, 'k': {evSignal, unix.SIGKILL},
 }
 
-// control applies command bytes in order. Unknown bytes are reported once per
-// batch; x on a logger is ignored, as runsv does.
+// control applies command bytes in order (custom.go). Unknown bytes are
+// reported once per batch.
 func (s *Supervisor) control(v *service, cmds string) {
-	unknown := 0
-	for i := 0; i < len(cmds) && !v.released; i++ {
-		ev, ok := commands[cmds[i]]
-		switch {
-		case !ok:
-			unknown++
-		case ev.kind == evExit && v.parent != nil:
-		default:
-			s.dispatch(v, ev)
+	known := make([]byte, 0, len(cmds))
+	for i := 0; i < len(cmds); i++ {
+		if _, ok := commands[cmds[i]]; ok {
+			known = append(known, cmds[i])
 		}
 	}
-	if unknown > 0 {
+	if unknown := len(cmds) - len(known); unknown > 0 {
 		svlog.Warn("%s/supervise/control: ignored %d unknown command bytes", v.dir, unknown)
 	}
+	s.queueCommands(v, known)
 }
 
 // release stops supervising a service that is down: its logger is stopped

@@ -42,6 +42,12 @@ type service struct {
 	gaveUp     bool         // max-restarts reached, or ended while wanted down
 	fired      bool         // essential: the container was told to stop
 
+	ctlQueue []byte       // commands waiting for a control script (custom.go)
+	ctlProc  *reaper.Proc // ./control/C while it runs
+	ctlCmd   byte         // the command ctlProc runs before (0: none)
+	ctlAfter string       // ./control/d or x, to run once d or x is done
+	handled  byte         // the command whose signal a control script stood in for
+
 	log     *service // this service's logger (log/)
 	parent  *service // for a logger: the service it logs
 	pipeOut *os.File // write end: ./run's stdout when there is a logger

@@ -101,6 +101,8 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 	switch {
 	case e.Proc == v.checkProc:
 		s.checkDone(v, e)
+	case e.Proc == v.ctlProc:
+		s.customDone(v, e)
 	case v.st.phase == phaseFinish:
 		v.proc = nil
 		s.dispatch(v, event{kind: evFinishDone})
@@ -212,11 +214,11 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 	case actStartFinish:
 		return s.startFinish(v)
 	case actSignal:
-		if v.proc != nil {
+		if v.proc != nil && !v.suppressed(a) {
 			_ = unix.Kill(v.proc.Pid, a.sig)
 		}
 	case actDownSignal:
-		if v.proc != nil {
+		if v.proc != nil && !v.suppressed(a) {
 			_ = unix.Kill(v.proc.Pid, v.cfg.downSignal)
 			s.killAfter(v, v.cfg.timeoutKill, "timeout-kill")
 		}

@@ -2,6 +2,7 @@ package test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -219,4 +220,52 @@ func TestOtherSupervisorsRefuse(t *testing.T) {
 	out, code = tool(t, "timeout", "2", "supervise", filepath.Join(root, "up"))
 	require.Equal(t, 111, code, out)
 	require.Contains(t, out, "unable to acquire")
+}
+
+// runit's control/ scripts, driven by Debian's sv: a script that exits 0
+// stands in for the signal, one that fails lets it through; d runs
+// control/t in place of the TERM, then control/d; u runs control/u first;
+// a logger's control/ is not customised.
+func TestRunitControlScripts(t *testing.T) {
+	out := t.TempDir()
+	sig, ctl := filepath.Join(out, "sig"), filepath.Join(out, "ctl")
+	note := func(line string, code int) string { return sh(fmt.Sprintf("echo %s >> %s; exit %d", line, ctl, code)) }
+	root := makeTree(t, map[string]files{
+		"svc": {
+			"run": sh("for s in HUP ALRM TERM; do trap \"echo $s >> " + sig + "\" $s; done\n" +
+				"trap 'echo USR1 >> " + sig + "; exit 0' USR1\necho up >> " + sig + "\nwhile :; do sleep 0.05; done"),
+			"control/h":     note("h", 0),
+			"control/a":     note("a", 1),
+			"control/t":     sh("echo t >> " + ctl + "; kill -USR1 $(cat supervise/pid)"),
+			"control/d":     note("d", 3),
+			"control/u":     note("u", 0),
+			"log/run":       sh("trap 'echo logTERM >> " + sig + "; exit 0' TERM\nwhile :; do sleep 0.05; done"),
+			"log/control/t": note("logt", 0),
+		},
+	})
+	startTree(t, root)
+	dir := filepath.Join(root, "svc")
+	waitState(t, dir, isUp, "svc up")
+	waitLines(t, sig, 1)
+
+	for _, step := range []struct {
+		cmd            string
+		ctlLines, sigs []string
+	}{
+		{"hup", []string{"h"}, []string{"up"}},                                 // control/h exits 0: no HUP
+		{"alarm", []string{"h", "a"}, []string{"up", "ALRM"}},                  // control/a exits 1: ALRM sent
+		{"down", []string{"h", "a", "t", "d"}, []string{"up", "ALRM", "USR1"}}, // control/t stopped it: no TERM
+		{"up", []string{"h", "a", "t", "d", "u"}, []string{"up", "ALRM", "USR1", "up"}},
+	} {
+		o, code := tool(t, "sv", step.cmd, dir)
+		require.Equal(t, 0, code, "sv %s: %s", step.cmd, o)
+		require.Equal(t, step.ctlLines, waitLines(t, ctl, len(step.ctlLines)), "after sv %s", step.cmd)
+		require.Equal(t, step.sigs, waitLines(t, sig, len(step.sigs)), "after sv %s", step.cmd)
+	}
+	waitState(t, dir, isUp, "svc up again")
+
+	o, code := tool(t, "sv", "down", filepath.Join(dir, "log"))
+	require.Equal(t, 0, code, o)
+	require.Equal(t, "logTERM", waitLines(t, sig, 5)[4], "the logger gets its TERM")
+	require.Len(t, lines(ctl), 5, "log/control/t never ran")
 }

@@ -39,6 +39,9 @@ func writeService(t *testing.T, dir string, fs files) {
 		case "run", "finish", "check":
 			mode = 0o755
 		}
+		if filepath.Base(filepath.Dir(path)) == "control" {
+			mode = 0o755 // runit's control/ scripts
+		}
 		require.NoError(t, os.WriteFile(full, []byte(content), mode))
 	}
 }
