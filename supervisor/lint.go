@@ -33,6 +33,7 @@ func Lint(root string) []string {
 			continue
 		}
 		problems = append(problems, lintService(dir)...)
+		problems = append(problems, lintControl(dir)...)
 		if st, err := os.Stat(filepath.Join(dir, "log")); err == nil && st.IsDir() {
 			problems = append(problems, lintService(filepath.Join(dir, "log"))...)
 		}
@@ -56,6 +57,28 @@ func lintService(dir string) []string {
 	}
 	if fi, err := os.Lstat(filepath.Join(dir, "supervise")); err == nil && !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
 		problems = append(problems, fmt.Sprintf("%s/supervise: not a directory or a symlink", dir))
+	}
+	return problems
+}
+
+// lintControl checks runit's control/ scripts (custom.go): each must be
+// named by one command byte and be runnable (runsv and svinit silently
+// skip one that is not executable).
+func lintControl(dir string) []string {
+	entries, err := os.ReadDir(filepath.Join(dir, "control"))
+	if err != nil {
+		return nil
+	}
+	var problems []string
+	for _, e := range entries {
+		path := filepath.Join(dir, "control", e.Name())
+		if _, ok := commands[e.Name()[0]]; !ok || len(e.Name()) != 1 {
+			problems = append(problems, fmt.Sprintf("%s: not a control command (one of u d o x p c h a i q 1 2 t k)", path))
+			continue
+		}
+		if err := checkRunnable(path); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	return problems
 }
