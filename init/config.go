@@ -35,8 +35,8 @@ const ReadyTimeoutCode = 124
 // DefaultServiceDir is the tree supervised when svinit has no main command.
 const DefaultServiceDir = "/service"
 
-// DefaultRescan is how often the service tree is checked again besides
-// inotify (a stat of DIR; a scan only if it changed).
+// DefaultRescan is how often the service tree is checked where inotify
+// cannot be relied on (a stat of DIR; a scan only if it changed).
 const DefaultRescan = 5 * time.Minute
 
 // DefaultGrace is the shutdown deadline when neither --grace nor
@@ -64,7 +64,8 @@ options:
   --http ADDR       serve /livez, /readyz and /metrics on ADDR (off by default)
   --log-format F    text (default: "name: line") or json (one object a line)
   --syslog          print what daemons send to /dev/log (--syslog-socket PATH: elsewhere)
-  --rescan DUR      check DIR every DUR besides inotify (default 5m; 0: never)
+  --rescan DUR      check DIR every DUR where inotify cannot be relied on
+                    (NFS, FUSE, a symlink, no watch; default 5m; 0: never)
 `
 
 // ParseArgs reads svinit's options; the main command follows "--" or the

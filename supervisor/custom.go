@@ -102,7 +102,7 @@ func (s *Supervisor) startCustom(v *service, path string) {
 	p, err := s.reaper.Start(spec)
 	if err != nil {
 		svlog.Warn("%s: %v", v.name, err)
-		s.customDone(v, reaper.Exit{Proc: nil, Status: 1 << 8})
+		s.customDone(v, reaper.Exit{Status: 1 << 8})
 		return
 	}
 	v.ctlProc = p

@@ -22,7 +22,7 @@ const (
 
 // Options configure a Supervisor.
 type Options struct {
-	Rescan      time.Duration               // safety-net rescan of the tree besides inotify; 0: never
+	Rescan      time.Duration               // safety-net check of the tree where inotify cannot be relied on (watch.go); 0: never
 	Grace       time.Duration               // TERM → KILL for a service whose directory was removed
 	OnShutdown  func()                      // svscanctl -t asked for the whole tree to stop
 	OnReadiness func()                      // a service became ready

@@ -39,14 +39,12 @@ func startScanner(s *Supervisor) *scanner {
 	sc := &scanner{s: s, fd: -1, lost: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
 	sc.wd.Store(-1)
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	why := fmt.Sprintf("inotify: %v", err)
 	if err == nil {
 		sc.fd = fd
 		sc.file = os.NewFile(uintptr(fd), "inotify")
 		go sc.readInotify()
-	}
-	why := sc.watch()
-	if err != nil {
-		why = fmt.Sprintf("inotify: %v", err)
+		why = sc.watch()
 	}
 	go sc.poll(why)
 	return sc

@@ -243,6 +243,30 @@ func TestRootReplaced(t *testing.T) {
 	require.Less(t, time.Since(began), time.Second)
 }
 
+// A root that is a symlink (runit's runsvchdir swaps one): inotify watches
+// the directory it pointed to, so svinit checks the path every --rescan and
+// follows the symlink to its new directory.
+func TestRootSymlinkSwapped(t *testing.T) {
+	first := makeTree(t, map[string]files{"a": {"run": sh("exec sleep 1000")}})
+	second := makeTree(t, map[string]files{"b": {"run": sh("exec sleep 1000")}})
+	root := filepath.Join(t.TempDir(), "service")
+	require.NoError(t, os.Symlink(first, root))
+	r := startNS(t, "-s", root, "--rescan", "300ms")
+	waitState(t, filepath.Join(first, "a"), isUp, "a up")
+	require.Eventually(t, func() bool {
+		return strings.Contains(r.stderr.String(), root+" is a symlink, which can be pointed elsewhere unseen by inotify: checking "+root+" every 300ms")
+	}, 5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
+
+	swap := root + ".new"
+	require.NoError(t, os.Symlink(second, swap))
+	require.NoError(t, os.Rename(swap, root))
+	waitState(t, filepath.Join(second, "b"), isUp, "b up in the directory the symlink now names")
+	require.Eventually(t, func() bool {
+		_, code := tool(t, "svok", filepath.Join(first, "a"))
+		return code == 100
+	}, 10*time.Second, 10*time.Millisecond, "a, no longer in the tree, is stopped and forgotten")
+}
+
 // A root that does not exist yet at start: checked every --rescan until it
 // appears, then watched by inotify alone.
 func TestRootAppearsLater(t *testing.T) {
