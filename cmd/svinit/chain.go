@@ -73,7 +73,7 @@ func runEnvdir(args []string) int {
 	if len(args) < 2 {
 		return usage("envdir", "dir child", 111)
 	}
-	if err := chain.Envdir(args[0]); err != nil {
+	if err := chain.Envdir(args[0], nil); err != nil {
 		return fatal("envdir", "%v", err)
 	}
 	return run("envdir", args[1:])
@@ -159,6 +159,7 @@ type chpstPlan struct {
 	limits           []chain.Limit
 	pgrp             bool
 	closeFds         []int
+	verbose          bool
 }
 
 func (p *chpstPlan) add(o opt) int {
@@ -190,7 +191,9 @@ func (p *chpstPlan) add(o opt) int {
 		p.pgrp = true
 	case '0', '1', '2':
 		p.closeFds = append(p.closeFds, int(o.letter-'0'))
-	case 'v', 'V':
+	case 'v':
+		p.verbose = true
+	case 'V':
 	default:
 		for _, res := range limitFlags[o.letter] {
 			l, err := chain.ParseLimit(res, o.value)
@@ -222,7 +225,14 @@ func (p *chpstPlan) apply(argv []string) int {
 		envAcct.Env()
 	}
 	if p.env != "" {
-		if err := chain.Envdir(p.env); err != nil {
+		// runit's chpst skips a subdirectory (and says so with -v), where
+		// daemontools' envdir fails.
+		skip := func(path string, err error) {
+			if p.verbose {
+				fmt.Fprintf(os.Stderr, "chpst: warning: unable to read %s: %s\n", path, svdir.ErrStr(err))
+			}
+		}
+		if err := chain.Envdir(p.env, skip); err != nil {
 			if de, ok := err.(*chain.DirError); ok {
 				return chpstFatal("unable to switch to directory: %s: %s", de.Dir, svdir.ErrStr(de.Err))
 			}

@@ -80,10 +80,14 @@ func (a Account) Env() {
 }
 
 // Envdir applies a daemontools envdir: each file names a variable; an empty
-// file removes it; otherwise its first line is the value, trailing spaces
-// and tabs removed and NULs turned into newlines. Dot files are skipped.
-// The error says which file and why, in daemontools' words.
-func Envdir(dir string) error {
+// file removes it, and so does a name that is not there any more (a dangling
+// symlink, a file removed meanwhile), as both daemontools' envdir and runit's
+// chpst -e do; otherwise its first line is the value, trailing spaces and
+// tabs removed and NULs turned into newlines. Dot files are skipped. A
+// subdirectory is an error, as in daemontools' envdir, unless skipDir is
+// set (runit's chpst -e skips it): then skipDir is told of it and the rest
+// is read. The error says which file and why, in daemontools' words.
+func Envdir(dir string, skipDir func(path string, err error)) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return &DirError{Dir: dir, Err: err}
@@ -100,7 +104,11 @@ func Envdir(dir string) error {
 		}
 		path := filepath.Join(dir, name)
 		b, err := os.ReadFile(path)
-		if err != nil {
+		if errors.Is(err, syscall.EISDIR) && skipDir != nil {
+			skipDir(path, err)
+			continue
+		}
+		if err != nil && !errors.Is(err, syscall.ENOENT) {
 			return fmt.Errorf("unable to read %s: %s", path, svdir.ErrStr(err))
 		}
 		if len(b) == 0 {
@@ -169,18 +177,27 @@ func ParseLimit(resource int, v string) (Limit, error) {
 	return Limit{Resource: resource, Value: n}, nil
 }
 
-// Prepared is an exec made ready: the path found and the C argv and
-// environment built. Run allocates nothing, so it still works after a tight
+// Prepared is an exec made ready: the path found, the C argv and
+// environment built, and what the Go runtime changed in this process at
+// start-up known. Run allocates nothing, so it still works after a tight
 // RLIMIT_AS or RLIMIT_DATA has been set on this (Go) process.
 type Prepared struct {
 	path *byte
 	argv []*byte
 	env  []*byte
+	sig  startSignals
 }
 
 // Prepare finds argv[0] in PATH and builds the exec; argv0, if set,
 // replaces what the program sees as its name. The environment is taken now.
+//
+// It also gives back the soft RLIMIT_NOFILE this process started with: the
+// Go runtime raised it to the hard limit at start-up, and the program must
+// get the caller's (daemontools' and runit's tools leave it alone). Call
+// Prepare before any limit of the program's own is set: a soft nofile set
+// afterwards (softlimit -o, chpst -o) is the one the program gets.
 func Prepare(argv []string, argv0 string) (*Prepared, error) {
+	restoreNofile()
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		var ee *exec.Error
@@ -206,12 +223,29 @@ func Prepare(argv []string, argv0 string) (*Prepared, error) {
 	if p.env, err = syscall.SlicePtrFromStrings(os.Environ()); err != nil {
 		return nil, err
 	}
+	p.sig = signalsAtStart()
 	return p, nil
 }
 
+// restoreNofile puts back the soft RLIMIT_NOFILE this process started with,
+// if the Go runtime raised it. Only package syscall knows that value, and
+// only its Exec gives it back: before its execve, Exec sets the limit to it
+// with syscall.Setrlimit, which also makes the runtime forget it. An empty
+// path fails that execve at once (ENOENT) and leaves everything else as it
+// was. Once forgotten the call does nothing, and a nofile set later with
+// syscall.Setrlimit (SetLimits) stays as set.
+func restoreNofile() {
+	_ = syscall.Exec("", nil, nil)
+}
+
 // Run executes the prepared program in this process; it returns only on
-// failure.
+// failure. Before the execve it puts back, on this thread (the one that
+// executes), the signal mask this process started with, and the signals
+// ignored at start-up that the Go runtime catches go back to ignored (an
+// execve resets caught signals to the default, keeps ignored ones ignored).
+// The calling goroutine must be locked to its thread.
 func (p *Prepared) Run() error {
+	p.sig.restore()
 	_, _, errno := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)),
 		uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.env[0])))
 	return errno
