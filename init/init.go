@@ -42,6 +42,9 @@ type initProc struct {
 	code      int          // the exit code
 	codeFixed bool         // an essential service or a timeout chose the code
 	stopSig   unix.Signal  // the signal that began the shutdown
+	mainTold  bool         // the stop signal was passed to the main command
+	supTold   bool         // the supervisor was told to shut down
+	treeTold  bool         // the rest of svinit's tree got its TERM
 	stopAt    time.Time    // when the shutdown began
 	queries   chan func()  // the HTTP server's questions, answered by the loop
 	waiter    *sigWaiter   // the main thread, passing signals on (sigwait.go)
@@ -89,10 +92,7 @@ func Run(cfg Config) int {
 			svlog.Warn("unable to copy the services' output: %v: they write to svinit's stdout unprefixed", err)
 		}
 		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
-			Logs:   logs,
-			Rescan: cfg.Rescan, Grace: cfg.Grace,
-			OnShutdown: func() { in.beginStop(unix.SIGTERM) }, OnReadiness: in.maybeStartMain,
-			OnEssential: in.essentialGaveUp,
+			Logs: logs, Rescan: cfg.Rescan, Grace: cfg.Grace,
 		})
 	}
 	if len(cfg.Argv) > 0 {
@@ -116,6 +116,7 @@ func Run(cfg Config) int {
 func (in *initProc) run() int {
 	if in.sup != nil {
 		in.sup.Start()
+		in.takeNotices()
 	}
 	in.maybeStartMain()
 	return in.loop()
@@ -188,12 +189,14 @@ func (in *initProc) loop() int {
 			svlog.Warn("processes of svinit's tree are still there 1s after the deadline (uninterruptible?): exiting anyway")
 			return in.code
 		case <-tickerC(in.timers.retry):
-			signalTree(unix.SIGKILL, nil)
+			signalTree(unix.SIGKILL)
 		case <-in.quiet.C():
 			in.quiet.settle()
 			continue
 		}
 		in.quiet.activity()
+		in.takeNotices()
+		in.progress()
 		if in.finished() {
 			return in.code
 		}
@@ -255,6 +258,26 @@ func (in *initProc) setCode(code int) {
 	}
 }
 
+// takeNotices acts on what the supervisor has told since the last event;
+// acting may cause more (Shutdown with nothing left to stop: NoticeStopped).
+func (in *initProc) takeNotices() {
+	if in.sup == nil {
+		return
+	}
+	for ns := in.sup.Notices(); len(ns) > 0; ns = in.sup.Notices() {
+		for _, n := range ns {
+			switch n.Kind {
+			case supervisor.NoticeReadiness:
+				in.maybeStartMain()
+			case supervisor.NoticeStop:
+				in.beginStop(unix.SIGTERM)
+			case supervisor.NoticeEssential:
+				in.essentialGaveUp(n.Name, n.Code)
+			}
+		}
+	}
+}
+
 // beginStop is SIGTERM or SIGINT (or svscanctl -t): the deadline starts
 // now; after --drain, the stop signals go out.
 func (in *initProc) beginStop(sig unix.Signal) {
@@ -272,32 +295,51 @@ func (in *initProc) beginStop(sig unix.Signal) {
 	in.sendStop()
 }
 
-// sendStop passes the stop signal to the main command, which decides (the
-// services stop when it exits); without one, everything stops now.
-func (in *initProc) sendStop() {
-	if in.main != nil {
-		in.phase = stopping
-		in.forward(in.stopSig)
-		return
-	}
-	in.stop()
-}
+// sendStop is the end of --drain: the shutdown begins.
+func (in *initProc) sendStop() { in.stop() }
 
-// stop stops the services in reverse dependency order, TERMs the rest of
-// svinit's tree, and starts the deadline if it has not started yet.
+// stop is the shutdown, from whatever began it (a signal, the main command's
+// exit, an essential service giving up, --ready-timeout, svscanctl -t): the
+// deadline starts if it has not, and progress takes the steps in order.
 func (in *initProc) stop() {
-	if in.phase == killing {
+	if in.phase >= stopping {
 		return
 	}
 	in.phase = stopping
 	in.pending = false
-	in.startDeadline()
-	var spare []int
-	if in.sup != nil {
-		in.sup.Shutdown()
-		spare = in.sup.Pids()
+	if in.stopSig == 0 {
+		in.stopSig = unix.SIGTERM
 	}
-	signalTree(unix.SIGTERM, spare)
+	in.startDeadline()
+	in.progress()
+}
+
+// progress takes the shutdown's next step once the one before is over:
+//  1. the main command gets the stop signal, and is waited for;
+//  2. the services stop, in reverse dependency order (the supervisor);
+//  3. once every service has exited, the rest of svinit's tree (orphans,
+//     what services left behind) gets TERM;
+//  4. at the deadline, KILL for whatever is left (startKilling).
+func (in *initProc) progress() {
+	if in.phase != stopping {
+		return
+	}
+	if in.main != nil {
+		if !in.mainTold {
+			in.mainTold = true
+			in.forward(in.stopSig)
+		}
+		return
+	}
+	if in.sup != nil && !in.supTold {
+		in.supTold = true
+		in.sup.Shutdown()
+		in.takeNotices()
+	}
+	if (in.sup == nil || in.sup.Done()) && !in.treeTold {
+		in.treeTold = true
+		signalTree(unix.SIGTERM)
+	}
 }
 
 func (in *initProc) startDeadline() {
@@ -312,9 +354,13 @@ func (in *initProc) startKilling() {
 	in.waiter.publish(in.reaper, nil)
 	in.timers.deadline = nil
 	if in.sup != nil {
-		in.sup.StopStarting()
+		if !in.supTold { // the main command outlived the deadline
+			in.supTold = true
+			in.sup.Shutdown()
+		}
+		in.sup.Deadline()
 	}
-	if n := signalTree(unix.SIGKILL, nil); n > 0 {
+	if n := signalTree(unix.SIGKILL); n > 0 {
 		svlog.Warn("shutdown deadline of %v is over: killed %d remaining processes", in.cfg.Grace, n)
 	}
 	in.timers.retry = time.NewTicker(killRetry)

@@ -58,19 +58,13 @@ func parentOf(pid int) (int, bool) {
 	return ppid, err == nil
 }
 
-// signalTree sends sig to every descendant of svinit but those in spare, and
-// CONT after TERM so a stopped process can act on it. It returns how many it
-// signalled.
-func signalTree(sig unix.Signal, spare []int) int {
-	skip := map[int]bool{}
-	for _, p := range spare {
-		skip[p] = true
-	}
+// signalTree sends sig to every descendant of svinit, and CONT after TERM
+// so a stopped process can act on it. It returns how many it signalled.
+// The shutdown sends TERM only once every service has exited (init.go's
+// progress), so it reaches orphans and what services left behind.
+func signalTree(sig unix.Signal) int {
 	n := 0
 	for _, p := range descendants(os.Getpid()) {
-		if skip[p] {
-			continue
-		}
 		n++
 		_ = unix.Kill(p, sig)
 		if sig == unix.SIGTERM {

@@ -19,7 +19,7 @@ func has(as []action, k actionKind) bool {
 
 // A service that crashes 50 ms after every start, for 10 minutes of
 // simulated time, through the real life cycle (next) and the real counting
-// (countExit, backoff): never a hot loop — waits of 1, 2, 4, 8, 16 s, then
+// (runDied in next, backoff): never a hot loop — waits of 1, 2, 4, 8, 16 s, then
 // 30 s each — and svc -d in the middle of any wait stops it at once. A run
 // that then stays up resets the backoff.
 func TestCrashLoopTenMinutes(t *testing.T) {
@@ -32,8 +32,7 @@ func TestCrashLoopTenMinutes(t *testing.T) {
 	for now < 10*time.Minute {
 		lived := 50 * time.Millisecond
 		now += lived
-		v.lastCode = 1
-		v.st, _ = next(v.st, event{kind: v.countExit(lived)})
+		v.st, _ = next(v.st, event{kind: evRunDied, lived: lived, code: 1})
 		require.Equal(t, phaseFinish, v.st.phase)
 		var acts []action
 		v.st, acts = next(v.st, event{kind: evFinishDone})
@@ -56,10 +55,10 @@ func TestCrashLoopTenMinutes(t *testing.T) {
 	}())
 	require.LessOrEqual(t, starts, 26, "starts in 10 minutes")
 	require.Equal(t, 30*time.Second, waits[len(waits)-1], "capped at 30 s")
-	require.Equal(t, starts-1, v.restarts, "every exit counted as a restart")
+	require.Equal(t, starts-1, v.st.restarts, "every exit counted as a restart")
 
 	// svc -d while waiting: down at once, the timer cancelled.
-	v.st, _ = next(v.st, event{kind: v.countExit(50 * time.Millisecond)})
+	v.st, _ = next(v.st, event{kind: evRunDied, lived: 50 * time.Millisecond, code: 1})
 	v.st, _ = next(v.st, event{kind: evFinishDone})
 	require.Equal(t, phaseBackoff, v.st.phase)
 	st, acts := next(v.st, event{kind: evDown})
@@ -68,8 +67,8 @@ func TestCrashLoopTenMinutes(t *testing.T) {
 
 	// A run that stays up a second or more resets the backoff.
 	v.st, _ = next(v.st, event{kind: evBackoffOver})
-	v.st, _ = next(v.st, event{kind: v.countExit(2 * time.Second)})
-	require.Zero(t, v.fails)
+	v.st, _ = next(v.st, event{kind: evRunDied, lived: 2 * time.Second, code: 1})
+	require.Zero(t, v.st.fails)
 	v.st, acts = next(v.st, event{kind: evFinishDone})
 	require.True(t, has(acts, actStartRun), "restarted at once after a long run")
 }

@@ -23,7 +23,10 @@ type config struct {
 	depends       []string      // depends: services that must be ready first
 	essential     bool          // essential: the container stops if it gives up
 	maxRestarts   int           // max-restarts: failures in a row before giving up (0: never)
+	downGroup     bool          // down-group: the stop signals go to ./run's process group
 }
+
+func (c config) policy() policy { return policy{maxRestarts: c.maxRestarts, essential: c.essential} }
 
 func defaultConfig() config {
 	return config{downSignal: unix.SIGTERM, timeoutFinish: 5 * time.Second, notifyFd: -1}
@@ -56,6 +59,9 @@ func readConfig(dir string) (config, []error) {
 	read("max-restarts", func(s string) (err error) { c.maxRestarts, err = parseCount(s); return })
 	if _, err := os.Stat(filepath.Join(dir, "essential")); err == nil {
 		c.essential = true
+	}
+	if _, err := os.Stat(filepath.Join(dir, "down-group")); err == nil {
+		c.downGroup = true
 	}
 	return c, errs
 }

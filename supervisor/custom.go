@@ -120,11 +120,11 @@ func (s *Supervisor) customDone(v *service, e reaper.Exit) {
 	}
 	if c := v.ctlCmd; c != 0 {
 		v.ctlCmd = 0
+		var handled byte
 		if e.Code() == 0 {
-			v.handled = c
+			handled = c
 		}
-		s.dispatch(v, commands[c])
-		v.handled = 0
+		s.dispatchAll(queued{v: v, ev: commands[c], handled: handled})
 		s.afterCommand(v)
 		if v.ctlProc != nil {
 			return

@@ -92,7 +92,7 @@ func (s *Supervisor) scheduleCheck(v *service, d time.Duration) {
 	run := v.proc
 	time.AfterFunc(d, func() {
 		s.post(func() {
-			if v.proc == run && v.st.phase == phaseUp && !v.ready && v.checkProc == nil && !s.noStarts {
+			if v.proc == run && v.st.phase == phaseUp && !v.ready && v.checkProc == nil && !v.st.stopping {
 				s.runCheck(v)
 			}
 		})
@@ -143,9 +143,7 @@ func (s *Supervisor) readinessChanged() {
 			s.dispatch(w, event{kind: evDepsReady})
 		}
 	}
-	if s.opts.OnReadiness != nil {
-		s.opts.OnReadiness()
-	}
+	s.notify(Notice{Kind: NoticeReadiness})
 }
 
 // blockedBy says which dependency keeps v from starting, "" if none.
@@ -212,7 +210,7 @@ func (s *Supervisor) Snapshot() []ServiceStat {
 	var out []ServiceStat
 	for _, v := range s.sorted() {
 		out = append(out, ServiceStat{Name: v.name, Up: v.st.phase == phaseUp, Ready: v.st.phase == phaseUp && v.ready,
-			WantUp: v.st.wantUp, Restarts: v.restarts, LastCode: v.lastCode})
+			WantUp: v.st.wantUp, Restarts: v.st.restarts, LastCode: v.lastCode})
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func (s *Supervisor) remove(v *service) {
 		s.post(func() {
 			if !v.released && v.proc != nil {
 				svlog.Warn("%s: still running %v after its directory was removed: killed", v.name, s.opts.Grace)
-				_ = unix.Kill(v.proc.Pid, unix.SIGKILL)
+				s.signal(v, unix.SIGKILL, v.cfg.downGroup)
 			}
 		})
 	})
@@ -201,9 +201,9 @@ func (s *Supervisor) controlReady(v *service) {
 var commands = map[byte]event{
 	'u': {kind: evUp}, 'd': {kind: evDown}, 'o': {kind: evOnce}, 'x': {kind: evExit},
 	'p': {kind: evPause}, 'c': {kind: evCont},
-	'h': {evSignal, unix.SIGHUP}, 'a': {evSignal, unix.SIGALRM}, 'i': {evSignal, unix.SIGINT},
-	'q': {evSignal, unix.SIGQUIT}, '1': {evSignal, unix.SIGUSR1}, '2': {evSignal, unix.SIGUSR2},
-	't': {evSignal, unix.SIGTERM}, 'k': {evSignal, unix.SIGKILL},
+	'h': {kind: evSignal, sig: unix.SIGHUP}, 'a': {kind: evSignal, sig: unix.SIGALRM}, 'i': {kind: evSignal, sig: unix.SIGINT},
+	'q': {kind: evSignal, sig: unix.SIGQUIT}, '1': {kind: evSignal, sig: unix.SIGUSR1}, '2': {kind: evSignal, sig: unix.SIGUSR2},
+	't': {kind: evSignal, sig: unix.SIGTERM}, 'k': {kind: evSignal, sig: unix.SIGKILL},
 }
 
 // control applies command bytes in order (custom.go). Unknown bytes are
@@ -249,7 +249,12 @@ func (s *Supervisor) release(v *service) {
 	if v.log != nil && !v.log.released {
 		v.log.pipeOut.Close()
 		v.log.pipeOut = nil
-		s.dispatch(v.log, event{kind: evExit})
+		// its logger stops next: after the end of its input
+		ev := event{kind: evExit}
+		if v.log.st.stopping {
+			ev = event{kind: evUnheld}
+		}
+		s.dispatch(v.log, ev)
 		if !v.log.released {
 			return
 		}
@@ -270,13 +275,12 @@ func (s *Supervisor) forget(v *service) {
 	}
 	v.closePipe()
 	if s.stopping {
-		s.stopFree()
+		s.unhold(v)
+		s.checkStopped()
 		return
 	}
-	{
-		s.released[v.name] = time.Now()
-		time.AfterFunc(readopt, func() { s.post(s.scan) })
-	}
+	s.released[v.name] = time.Now()
+	time.AfterFunc(readopt, func() { s.post(s.scan) })
 }
 
 func (v *service) closePipe() {

@@ -44,11 +44,7 @@ func (s *Supervisor) readScanControl(f *os.File) {
 			case 'a', 'h':
 				s.post(s.scan)
 			case 't':
-				s.post(func() {
-					if s.opts.OnShutdown != nil {
-						s.opts.OnShutdown()
-					}
-				})
+				s.post(func() { s.notify(Notice{Kind: NoticeStop}) })
 			}
 		}
 		if err != nil {

@@ -21,26 +21,21 @@ type service struct {
 	proc       *reaper.Proc // ./run or ./finish while one runs
 	when       time.Time    // runit's status stamp: start of ./run, or became down
 	started    time.Time    // when ./run started
-	restarts   int          // ./run exits while wanted up
 	lastExit   string       // "exit 3", "signal 9 (SIGKILL)"
 	lastErr    string       // why the last start failed
 	finishArgs []string     // ./finish EXIT SIG for the last exit of ./run
-	fails      int          // quick failures in a row: the backoff step
 	until      time.Time    // end of the current backoff
 	timer      *time.Timer
 	timerGen   int
 	released   bool
 
-	cfg        config       // the service's optional files, read before each start
-	ready      bool         // up and ready (notification-fd, ./check, or at once)
-	notifyR    int          // read end of the notification-fd pipe (-1: none)
-	notifyTok  uint32       // its registration with the poller
-	checkProc  *reaper.Proc // ./check while it runs
-	waiting    string       // which dependency keeps it from starting
-	lastCode   int          // the last exit of ./run as a code (128+N for a signal)
-	failsInRow int          // failed exits while wanted up; reset by a 10 s run
-	gaveUp     bool         // max-restarts reached, or ended while wanted down
-	fired      bool         // essential: the container was told to stop
+	cfg       config       // the service's optional files, read before each start
+	ready     bool         // up and ready (notification-fd, ./check, or at once)
+	notifyR   int          // read end of the notification-fd pipe (-1: none)
+	notifyTok uint32       // its registration with the poller
+	checkProc *reaper.Proc // ./check while it runs
+	waiting   string       // which dependency keeps it from starting
+	lastCode  int          // the last exit of ./run as a code (128+N for a signal)
 
 	ctlQueue []byte       // commands waiting for a control script (custom.go)
 	ctlProc  *reaper.Proc // ./control/C while it runs
@@ -83,7 +78,7 @@ func (v *service) info() *svdir.Info {
 		State:     v.st.phase.String(),
 		Ready:     v.st.phase == phaseUp && v.ready,
 		Waiting:   v.waiting,
-		Restarts:  v.restarts,
+		Restarts:  v.st.restarts,
 		LastExit:  v.lastExit,
 		LastError: v.lastErr,
 	}
@@ -96,6 +91,6 @@ func (v *service) info() *svdir.Info {
 // backoff is the wait before the next start after quick failures: 1 s,
 // doubling, at most 30 s.
 func (v *service) backoff() time.Duration {
-	d := time.Second << min(v.fails-1, 5)
+	d := time.Second << min(max(v.st.fails, 1)-1, 5)
 	return min(d, 30*time.Second)
 }

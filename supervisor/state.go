@@ -3,7 +3,18 @@
 // driven by one event loop.
 package supervisor
 
-import "golang.org/x/sys/unix"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// quickExit is how long ./run must live for a restart at once.
+	quickExit = time.Second
+	// steadyRun is how long ./run must live for its failures to be forgiven.
+	steadyRun = 10 * time.Second
+)
 
 // phase is where a service's processes are.
 type phase int
@@ -20,47 +31,73 @@ var phaseNames = [...]string{"down", "up", "finish", "backoff", "wait"}
 
 func (p phase) String() string { return phaseNames[p] }
 
-// state is everything the life cycle decides on.
+// policy is what the service's files say about failures; the runtime reads
+// it before each start (config.go).
+type policy struct {
+	maxRestarts int  // failures in a row before giving up (0: never)
+	essential   bool // when it gives up, the container stops
+}
+
+// state is everything the life cycle decides on. Nothing outside next
+// changes it, but the policy the runtime reads from the service's files.
 type state struct {
-	phase   phase
-	wantUp  bool
-	paused  bool
-	gotTerm bool // TERM sent to the current process
-	quick   bool // the last ./run lived less than a second (or failed to start)
-	exiting bool // x, or the directory was removed: stop, then forget it
+	phase    phase
+	wantUp   bool
+	paused   bool
+	gotTerm  bool // TERM sent to the current process
+	downSent bool // the down-signal was sent to the current process
+	quick    bool // the last ./run lived less than a second (or failed to start)
+	exiting  bool // x, or the directory was removed: stop, then forget it
+	stopping bool // the container stops: nothing starts again, an exit is final
+	held     bool // stopping: a service that depends on this one has not exited
+	noFinish bool // the stop deadline is over: not even ./finish starts
+	gaveUp   bool // the last ./run ended for good: asked to stop, or max-restarts
+	fired    bool // essential: the container was told to stop (once)
+
+	fails      int // quick failures in a row: the backoff step
+	failsInRow int // failed exits while wanted up; a steady run forgives them
+	restarts   int // exits of ./run svinit did not ask for
+
+	policy policy
 }
 
 // eventKind is what happened to a service.
 type eventKind int
 
 const (
-	evUp           eventKind = iota // u: want up, start if down
-	evDown                          // d: want down, TERM+CONT the process
-	evOnce                          // o: start if down, never restart
-	evPause                         // p: STOP
-	evCont                          // c: CONT
-	evSignal                        // h a i q 1 2 t k: send a signal
-	evExit                          // x: stop, then stop supervising
-	evRemoved                       // the directory is gone: the same as x
-	evRunDied                       // ./run exited after living ≥ 1 s
-	evRunDiedQuick                  // ./run exited within a second
-	evStartFailed                   // ./run (or ./finish) could not be started
-	evFinishDone                    // ./finish exited (or there is none)
-	evBackoffOver                   // the wait before the next start is over
-	evBlocked                       // ./run cannot start yet: a dependency is not ready
-	evDepsReady                     // every dependency is ready now
+	evUp          eventKind = iota // u: want up, start if down
+	evDown                         // d: want down, TERM+CONT the process
+	evOnce                         // o: start if down, never restart
+	evPause                        // p: STOP
+	evCont                         // c: CONT
+	evSignal                       // h a i q 1 2 t k: send a signal
+	evExit                         // x: stop, then stop supervising
+	evRemoved                      // the directory is gone: the same as x
+	evRunDied                      // ./run exited (lived and code say how)
+	evStartFailed                  // ./run could not be started
+	evFinishDone                   // ./finish exited (or there is none)
+	evBackoffOver                  // the wait before the next start is over
+	evBlocked                      // ./run cannot start yet: a dependency is not ready
+	evDepsReady                    // every dependency is ready now
+	evShutdown                     // the container stops (held: a dependent still runs)
+	evUnheld                       // shutdown: every service that depends on this one has exited
+	evDeadline                     // the stop deadline is over: start nothing, not even ./finish
 	numEvents
 )
 
 var eventNames = [...]string{"up", "down", "once", "pause", "cont", "signal", "exit", "removed",
-	"run died", "run died quickly", "start failed", "finish done", "backoff over", "blocked", "deps ready"}
+	"run died", "start failed", "finish done", "backoff over", "blocked", "deps ready",
+	"shutdown", "unheld", "deadline"}
 
 func (e eventKind) String() string { return eventNames[e] }
 
-// event is one eventKind with its signal (evSignal only).
+// event is one eventKind with what it carries.
 type event struct {
-	kind eventKind
-	sig  unix.Signal
+	kind  eventKind
+	sig   unix.Signal   // evSignal
+	lived time.Duration // evRunDied: how long ./run ran
+	code  int           // evRunDied: its exit code (128+N for signal N)
+	held  bool          // evShutdown: a service that depends on this one runs
 }
 
 // actionKind is what the runtime must do.
@@ -74,6 +111,8 @@ const (
 	actBackoff                       // arm the timer for the next start
 	actCancelTimer                   // forget the backoff timer
 	actRelease                       // stop supervising the directory
+	actGiveUp                        // report: max-restarts reached, it stays down
+	actEssential                     // tell PID 1: an essential service gave up
 )
 
 type action struct {
@@ -83,10 +122,18 @@ type action struct {
 
 func signal(s unix.Signal) action { return action{kind: actSignal, sig: s} }
 
+// stopNow is the down-signal, then CONT so a stopped process can act on it.
+var stopNow = []action{{kind: actDownSignal}, signal(unix.SIGCONT)}
+
 // next is the life cycle: from a state and an event, the new state and what
 // to do. It is pure; the runtime does the actions and feeds back the events
 // they cause. Every change is announced to the status files afterwards.
 func next(s state, ev event) (state, []action) {
+	if s.stopping {
+		if s2, acts, ok := nextStopping(s, ev); ok {
+			return s2, acts
+		}
+	}
 	switch s.phase {
 	case phaseDown:
 		return nextDown(s, ev)
@@ -99,6 +146,50 @@ func next(s state, ev event) (state, []action) {
 	default:
 		return nextBackoff(s, ev)
 	}
+}
+
+// nextStopping is the life cycle once the container stops: every service is
+// wanted down and nothing starts again; a service gets its down-signal only
+// when every service that depends on it has exited (evUnheld). Commands that
+// would start or stop something are refused: the shutdown decides. Signals
+// (svc -h, -k...) still reach the process. ok is false for the events that
+// follow the ordinary table (exits, signals, pause).
+func nextStopping(s state, ev event) (state, []action, bool) {
+	switch ev.kind {
+	case evUp, evOnce, evDown, evExit, evRemoved, evBackoffOver, evBlocked, evDepsReady, evShutdown:
+		return s, nil, true
+	case evUnheld:
+		s.held = false
+		if s.phase == phaseUp && !s.downSent {
+			s.gotTerm, s.downSent, s.paused = true, true, false
+			return s, stopNow, true
+		}
+		return s, nil, true
+	case evDeadline:
+		s.noFinish = true
+		return s, nil, true
+	}
+	return s, nil, false
+}
+
+// shutdown begins the stop of one service (evShutdown, in any phase).
+func shutdown(s state, held bool) (state, []action) {
+	s.stopping, s.wantUp, s.held = true, false, held
+	switch s.phase {
+	case phaseUp:
+		if held || s.downSent {
+			return s, nil
+		}
+		s.gotTerm, s.downSent, s.paused = true, true, false
+		return s, stopNow
+	case phaseFinish:
+		return s, nil // released when ./finish is done
+	case phaseBackoff:
+		s.phase = phaseDown
+		return s, []action{{kind: actCancelTimer}, {kind: actRelease}}
+	}
+	s.phase = phaseDown
+	return s, []action{{kind: actRelease}}
 }
 
 func nextDown(s state, ev event) (state, []action) {
@@ -115,6 +206,10 @@ func nextDown(s state, ev event) (state, []action) {
 	case evExit, evRemoved:
 		s.wantUp, s.exiting = false, true
 		return s, []action{{kind: actRelease}}
+	case evShutdown:
+		return shutdown(s, ev.held)
+	case evDeadline:
+		s.noFinish = true
 	}
 	return s, nil
 }
@@ -126,9 +221,9 @@ func nextUp(s state, ev event) (state, []action) {
 	case evOnce:
 		s.wantUp = false
 	case evDown, evExit, evRemoved:
-		s.wantUp, s.paused, s.gotTerm = false, false, true
+		s.wantUp, s.paused, s.gotTerm, s.downSent = false, false, true, true
 		s.exiting = s.exiting || ev.kind != evDown
-		return s, []action{{kind: actDownSignal}, signal(unix.SIGCONT)}
+		return s, stopNow
 	case evPause:
 		s.paused = true
 		return s, []action{signal(unix.SIGSTOP)}
@@ -144,15 +239,61 @@ func nextUp(s state, ev event) (state, []action) {
 			}
 		}
 		return s, acts
-	case evRunDied, evRunDiedQuick:
-		s.phase, s.gotTerm, s.paused = phaseFinish, false, false
-		s.quick = ev.kind == evRunDiedQuick
-		return s, []action{{kind: actStartFinish}}
+	case evRunDied:
+		return runDied(s, ev)
 	case evStartFailed: // it never ran: no ./finish
 		s.quick = true
-		return afterFinish(s)
+		s.fails++
+		s.failsInRow++
+		s, acts := giveUpCheck(s)
+		s2, more := afterFinish(s)
+		return s2, append(acts, more...)
 	case evBlocked: // it never ran: wait for the dependencies
 		s.phase = phaseWait
+	case evShutdown:
+		return shutdown(s, ev.held)
+	case evDeadline:
+		s.noFinish = true
+	}
+	return s, nil
+}
+
+// runDied counts an exit of ./run: the quick failures that set the backoff,
+// the failures in a row for max-restarts, the restarts svinit did not ask
+// for; then ./finish runs (unless the deadline is over).
+func runDied(s state, ev event) (state, []action) {
+	requested := s.gotTerm || !s.wantUp
+	s.quick = ev.lived < quickExit
+	if s.quick {
+		s.fails++
+	} else {
+		s.fails = 0
+	}
+	if ev.lived >= steadyRun {
+		s.failsInRow = 0
+	}
+	if !requested {
+		s.restarts++
+		if ev.code != 0 {
+			s.failsInRow++
+		}
+	}
+	s.gaveUp = requested
+	s, acts := giveUpCheck(s)
+	s.phase, s.gotTerm, s.downSent, s.paused = phaseFinish, false, false, false
+	if s.noFinish {
+		s2, more := afterFinish(s)
+		return s2, append(acts, more...)
+	}
+	return s, append(acts, action{kind: actStartFinish})
+}
+
+// giveUpCheck: past max-restarts failures in a row, a service wanted up is
+// wanted down from now on.
+func giveUpCheck(s state) (state, []action) {
+	if max := s.policy.maxRestarts; max > 0 && s.failsInRow > max && s.wantUp {
+		s.wantUp, s.gaveUp = false, true
+		return s, []action{{kind: actGiveUp}}
 	}
 	return s, nil
 }
@@ -169,16 +310,22 @@ func nextFinish(s state, ev event) (state, []action) {
 		return s, []action{signal(ev.sig)}
 	case evFinishDone:
 		return afterFinish(s)
+	case evShutdown:
+		return shutdown(s, ev.held)
+	case evDeadline:
+		s.noFinish = true
 	}
 	return s, nil
 }
 
-// afterFinish decides what follows a finished ./run: stop supervising,
-// restart at once, wait (it died quickly), or stay down.
+// afterFinish decides what follows a finished ./run: stop supervising (the
+// service or the container stops), restart at once, wait (it died quickly),
+// or stay down — and, for an essential service that gave up, stop the
+// container.
 func afterFinish(s state) (state, []action) {
-	s.gotTerm = false
+	s.gotTerm, s.downSent = false, false
 	switch {
-	case s.exiting:
+	case s.exiting || s.stopping:
 		s.phase = phaseDown
 		return s, []action{{kind: actRelease}}
 	case s.wantUp && s.quick:
@@ -188,6 +335,10 @@ func afterFinish(s state) (state, []action) {
 		return started(s), []action{{kind: actStartRun}}
 	}
 	s.phase = phaseDown
+	if s.policy.essential && s.gaveUp && !s.fired {
+		s.fired = true
+		return s, []action{{kind: actEssential}}
+	}
 	return s, nil
 }
 
@@ -209,6 +360,10 @@ func nextBackoff(s state, ev event) (state, []action) {
 		s.paused = true
 	case evCont:
 		s.paused = false
+	case evShutdown:
+		return shutdown(s, ev.held)
+	case evDeadline:
+		s.noFinish = true
 	}
 	return s, nil
 }
@@ -230,12 +385,16 @@ func nextWait(s state, ev event) (state, []action) {
 		s.paused = true
 	case evCont:
 		s.paused = false
+	case evShutdown:
+		return shutdown(s, ev.held)
+	case evDeadline:
+		s.noFinish = true
 	}
 	return s, nil
 }
 
 // started is the state right after ./run is started.
 func started(s state) state {
-	s.phase, s.paused, s.gotTerm = phaseUp, false, false
+	s.phase, s.paused, s.gotTerm, s.downSent = phaseUp, false, false, false
 	return s
 }

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
-// acts renders actions compactly: "run", "finish", "TERM", "backoff",
-// "cancel", "release".
+// acts renders actions compactly: "run", "finish", "TERM", "DOWN",
+// "backoff", "cancel", "release", "giveup", "essential".
 func acts(as []action) string {
 	var out []string
 	for _, a := range as {
@@ -29,6 +30,10 @@ func acts(as []action) string {
 			out = append(out, "cancel")
 		case actRelease:
 			out = append(out, "release")
+		case actGiveUp:
+			out = append(out, "giveup")
+		case actEssential:
+			out = append(out, "essential")
 		}
 	}
 	return strings.Join(out, ",")
@@ -43,12 +48,41 @@ func render(s state) string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{s.paused, "paused"}, {s.gotTerm, "term"}, {s.quick, "quick"}, {s.exiting, "exiting"}} {
+	}{{s.paused, "paused"}, {s.gotTerm, "term"}, {s.downSent, "sent"}, {s.quick, "quick"}, {s.exiting, "exiting"},
+		{s.stopping, "stopping"}, {s.held, "held"}, {s.noFinish, "nofinish"}} {
 		if f.on {
 			r += " " + f.name
 		}
 	}
 	return r
+}
+
+type row struct {
+	from    state
+	ev      event
+	to      string
+	actions string
+}
+
+var (
+	hup          = event{kind: evSignal, sig: unix.SIGHUP}
+	term         = event{kind: evSignal, sig: unix.SIGTERM}
+	died         = event{kind: evRunDied, lived: 2 * time.Second}
+	diedQuick    = event{kind: evRunDied, lived: 50 * time.Millisecond, code: 1}
+	shutdownFree = event{kind: evShutdown}
+	shutdownHeld = event{kind: evShutdown, held: true}
+)
+
+func checkRows(t *testing.T, rows []row) map[string]bool {
+	covered := map[string]bool{}
+	for _, r := range rows {
+		name := fmt.Sprintf("%s/%s", r.from.phase, r.ev.kind)
+		covered[name] = true
+		got, as := next(r.from, r.ev)
+		require.Equal(t, r.to, render(got), "%s on %s", render(r.from), r.ev.kind)
+		require.Equal(t, r.actions, acts(as), "%s on %s", render(r.from), r.ev.kind)
+	}
+	return covered
 }
 
 // Every (state, event): the service wanted up, in each phase. The signal of
@@ -61,14 +95,7 @@ func TestLifeCycleTable(t *testing.T) {
 	backoff := state{phase: phaseBackoff, wantUp: true, quick: true}
 	backoffOnce := state{phase: phaseBackoff, quick: true}
 	wait := state{phase: phaseWait, wantUp: true}
-	hup := event{kind: evSignal, sig: unix.SIGHUP}
-	term := event{kind: evSignal, sig: unix.SIGTERM}
-	rows := []struct {
-		from    state
-		ev      event
-		to      string
-		actions string
-	}{
+	rows := []row{
 		// down
 		{down, event{kind: evUp}, "up want-up", "run"},
 		{down, event{kind: evDown}, "down", ""},
@@ -78,30 +105,38 @@ func TestLifeCycleTable(t *testing.T) {
 		{down, hup, "down want-up", ""},
 		{down, event{kind: evExit}, "down exiting", "release"},
 		{down, event{kind: evRemoved}, "down exiting", "release"},
-		{down, event{kind: evRunDied}, "down want-up", ""},
-		{down, event{kind: evRunDiedQuick}, "down want-up", ""},
+		{down, died, "down want-up", ""},
+		{down, diedQuick, "down want-up", ""},
 		{down, event{kind: evStartFailed}, "down want-up", ""},
 		{down, event{kind: evFinishDone}, "down want-up", ""},
 		{down, event{kind: evBackoffOver}, "down want-up", ""},
 		{down, event{kind: evBlocked}, "down want-up", ""},
 		{down, event{kind: evDepsReady}, "down want-up", ""},
+		{down, shutdownFree, "down stopping", "release"},
+		{down, shutdownHeld, "down stopping held", "release"},
+		{down, event{kind: evUnheld}, "down want-up", ""},
+		{down, event{kind: evDeadline}, "down want-up nofinish", ""},
 		// up
 		{up, event{kind: evUp}, "up want-up", ""},
-		{up, event{kind: evDown}, "up term", "DOWN,CONT"},
+		{up, event{kind: evDown}, "up term sent", "DOWN,CONT"},
 		{up, event{kind: evOnce}, "up", ""},
 		{up, event{kind: evPause}, "up want-up paused", "STOP"},
 		{up, event{kind: evCont}, "up want-up", "CONT"},
 		{up, hup, "up want-up", "HUP"},
 		{up, term, "up want-up term", "TERM"},
-		{up, event{kind: evExit}, "up term exiting", "DOWN,CONT"},
-		{up, event{kind: evRemoved}, "up term exiting", "DOWN,CONT"},
-		{up, event{kind: evRunDied}, "finish want-up", "finish"},
-		{up, event{kind: evRunDiedQuick}, "finish want-up quick", "finish"},
+		{up, event{kind: evExit}, "up term sent exiting", "DOWN,CONT"},
+		{up, event{kind: evRemoved}, "up term sent exiting", "DOWN,CONT"},
+		{up, died, "finish want-up", "finish"},
+		{up, diedQuick, "finish want-up quick", "finish"},
 		{up, event{kind: evStartFailed}, "backoff want-up quick", "backoff"},
 		{up, event{kind: evFinishDone}, "up want-up", ""},
 		{up, event{kind: evBackoffOver}, "up want-up", ""},
 		{up, event{kind: evBlocked}, "wait want-up", ""},
 		{up, event{kind: evDepsReady}, "up want-up", ""},
+		{up, shutdownFree, "up term sent stopping", "DOWN,CONT"},
+		{up, shutdownHeld, "up stopping held", ""},
+		{up, event{kind: evUnheld}, "up want-up", ""},
+		{up, event{kind: evDeadline}, "up want-up nofinish", ""},
 		// finish (./run lived long enough)
 		{finish, event{kind: evUp}, "finish want-up", ""},
 		{finish, event{kind: evDown}, "finish", ""},
@@ -111,14 +146,17 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, hup, "finish want-up", "HUP"},
 		{finish, event{kind: evExit}, "finish exiting", ""},
 		{finish, event{kind: evRemoved}, "finish exiting", ""},
-		{finish, event{kind: evRunDied}, "finish want-up", ""},
-		{finish, event{kind: evRunDiedQuick}, "finish want-up", ""},
+		{finish, died, "finish want-up", ""},
 		{finish, event{kind: evStartFailed}, "finish want-up", ""},
 		{finish, event{kind: evFinishDone}, "up want-up", "run"},
 		{finishQuick, event{kind: evFinishDone}, "backoff want-up quick", "backoff"},
 		{finish, event{kind: evBackoffOver}, "finish want-up", ""},
 		{finish, event{kind: evBlocked}, "finish want-up", ""},
 		{finish, event{kind: evDepsReady}, "finish want-up", ""},
+		{finish, shutdownFree, "finish stopping", ""},
+		{finish, shutdownHeld, "finish stopping held", ""},
+		{finish, event{kind: evUnheld}, "finish want-up", ""},
+		{finish, event{kind: evDeadline}, "finish want-up nofinish", ""},
 		// backoff
 		{backoff, event{kind: evUp}, "backoff want-up quick", ""},
 		{backoffOnce, event{kind: evUp}, "backoff want-up quick", ""}, // svc -o then -u during a backoff
@@ -129,13 +167,16 @@ func TestLifeCycleTable(t *testing.T) {
 		{backoff, hup, "backoff want-up quick", ""},
 		{backoff, event{kind: evExit}, "down quick exiting", "cancel,release"},
 		{backoff, event{kind: evRemoved}, "down quick exiting", "cancel,release"},
-		{backoff, event{kind: evRunDied}, "backoff want-up quick", ""},
-		{backoff, event{kind: evRunDiedQuick}, "backoff want-up quick", ""},
+		{backoff, died, "backoff want-up quick", ""},
 		{backoff, event{kind: evStartFailed}, "backoff want-up quick", ""},
 		{backoff, event{kind: evFinishDone}, "backoff want-up quick", ""},
 		{backoff, event{kind: evBackoffOver}, "up want-up quick", "run"},
 		{backoff, event{kind: evBlocked}, "backoff want-up quick", ""},
 		{backoff, event{kind: evDepsReady}, "backoff want-up quick", ""},
+		{backoff, shutdownFree, "down quick stopping", "cancel,release"},
+		{backoff, shutdownHeld, "down quick stopping held", "cancel,release"},
+		{backoff, event{kind: evUnheld}, "backoff want-up quick", ""},
+		{backoff, event{kind: evDeadline}, "backoff want-up quick nofinish", ""},
 		// wait (for dependencies)
 		{wait, event{kind: evUp}, "wait want-up", ""},
 		{wait, event{kind: evDown}, "down", ""},
@@ -145,24 +186,18 @@ func TestLifeCycleTable(t *testing.T) {
 		{wait, hup, "wait want-up", ""},
 		{wait, event{kind: evExit}, "down exiting", "release"},
 		{wait, event{kind: evRemoved}, "down exiting", "release"},
-		{wait, event{kind: evRunDied}, "wait want-up", ""},
-		{wait, event{kind: evRunDiedQuick}, "wait want-up", ""},
+		{wait, died, "wait want-up", ""},
 		{wait, event{kind: evStartFailed}, "wait want-up", ""},
 		{wait, event{kind: evFinishDone}, "wait want-up", ""},
 		{wait, event{kind: evBackoffOver}, "wait want-up", ""},
 		{wait, event{kind: evBlocked}, "wait want-up", ""},
 		{wait, event{kind: evDepsReady}, "up want-up", "run"},
+		{wait, shutdownFree, "down stopping", "release"},
+		{wait, shutdownHeld, "down stopping held", "release"},
+		{wait, event{kind: evUnheld}, "wait want-up", ""},
+		{wait, event{kind: evDeadline}, "wait want-up nofinish", ""},
 	}
-	covered := map[string]bool{}
-	for _, r := range rows {
-		name := fmt.Sprintf("%s/%s", r.from.phase, r.ev.kind)
-		covered[name] = true
-		t.Run(name, func(t *testing.T) {
-			got, as := next(r.from, r.ev)
-			require.Equal(t, r.to, render(got))
-			require.Equal(t, r.actions, acts(as))
-		})
-	}
+	covered := checkRows(t, rows)
 	for p := phaseDown; p <= phaseWait; p++ {
 		for e := eventKind(0); e < numEvents; e++ {
 			require.True(t, covered[fmt.Sprintf("%s/%s", p, e)], "no row for (%s, %s)", p, e)
@@ -170,26 +205,114 @@ func TestLifeCycleTable(t *testing.T) {
 	}
 }
 
+// Every (state, event) once the container stops: nothing starts, nothing is
+// wanted up, commands that start or stop are refused (the shutdown decides
+// the order), and the down-signal goes out once — at evShutdown for a
+// service nothing depends on, at evUnheld for one whose dependents have all
+// exited. Only the phases a stopping service can be in have rows: down,
+// backoff and wait are left for release at evShutdown.
+func TestLifeCycleStopping(t *testing.T) {
+	held := state{phase: phaseUp, stopping: true, held: true}
+	sent := state{phase: phaseUp, stopping: true, gotTerm: true, downSent: true}
+	finish := state{phase: phaseFinish, stopping: true}
+	late := state{phase: phaseUp, stopping: true, held: true, noFinish: true}
+	rows := []row{
+		{held, event{kind: evUp}, "up stopping held", ""},
+		{held, event{kind: evDown}, "up stopping held", ""},
+		{held, event{kind: evOnce}, "up stopping held", ""},
+		{held, event{kind: evPause}, "up paused stopping held", "STOP"},
+		{held, event{kind: evCont}, "up stopping held", "CONT"},
+		{held, hup, "up stopping held", "HUP"},
+		{held, event{kind: evExit}, "up stopping held", ""},
+		{held, event{kind: evRemoved}, "up stopping held", ""},
+		{held, died, "finish stopping held", "finish"},
+		{held, diedQuick, "finish quick stopping held", "finish"},
+		{late, died, "down stopping held nofinish", "release"},
+		{held, event{kind: evStartFailed}, "down quick stopping held", "release"},
+		{held, event{kind: evFinishDone}, "up stopping held", ""},
+		{held, event{kind: evBackoffOver}, "up stopping held", ""},
+		{held, event{kind: evBlocked}, "up stopping held", ""},
+		{held, event{kind: evDepsReady}, "up stopping held", ""},
+		{held, shutdownFree, "up stopping held", ""},
+		{held, event{kind: evUnheld}, "up term sent stopping", "DOWN,CONT"},
+		{sent, event{kind: evUnheld}, "up term sent stopping", ""},
+		{sent, event{kind: evDown}, "up term sent stopping", ""},
+		{held, event{kind: evDeadline}, "up stopping held nofinish", ""},
+		{finish, event{kind: evFinishDone}, "down stopping", "release"},
+		{finish, event{kind: evUp}, "finish stopping", ""},
+		{finish, hup, "finish stopping", "HUP"},
+		{finish, event{kind: evUnheld}, "finish stopping", ""},
+		{finish, event{kind: evDeadline}, "finish stopping nofinish", ""},
+	}
+	covered := checkRows(t, rows)
+	for e := eventKind(0); e < numEvents; e++ {
+		require.True(t, covered[fmt.Sprintf("up/%s", e)], "no stopping row for (up, %s)", e)
+	}
+	// A service already told to stop (svc -d) gets no second down-signal
+	// when the container stops.
+	st, as := next(state{phase: phaseUp, gotTerm: true, downSent: true}, shutdownFree)
+	require.Equal(t, "up term sent stopping", render(st))
+	require.Empty(t, acts(as))
+}
+
+// Giving up and essential services: the decisions once in runDied's
+// counting and afterFinish, for exits and failed starts alike.
+func TestLifeCycleGiveUp(t *testing.T) {
+	pol := policy{maxRestarts: 2, essential: true}
+	failing := state{phase: phaseUp, wantUp: true, failsInRow: 2, policy: pol}
+	st, as := next(failing, diedQuick)
+	require.Equal(t, "finish quick", render(st))
+	require.Equal(t, "giveup,finish", acts(as))
+	require.True(t, st.gaveUp)
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down quick", render(st))
+	require.Equal(t, "essential", acts(as))
+	require.True(t, st.fired)
+
+	// A start that fails counts the same way.
+	st, as = next(failing, event{kind: evStartFailed})
+	require.Equal(t, "down quick", render(st))
+	require.Equal(t, "giveup,essential", acts(as))
+
+	// Once fired, never again; a service not essential only stays down.
+	fired := state{phase: phaseFinish, gaveUp: true, fired: true, policy: pol}
+	_, as = next(fired, event{kind: evFinishDone})
+	require.Empty(t, acts(as))
+	_, as = next(state{phase: phaseFinish, gaveUp: true}, event{kind: evFinishDone})
+	require.Empty(t, acts(as))
+
+	// An essential service that ends while wanted down (svc -d, -o) gave up.
+	st, _ = next(state{phase: phaseUp, policy: pol}, died)
+	_, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "essential", acts(as))
+
+	// While the container stops, an essential service that exits is only
+	// released: the stop is already under way.
+	st, _ = next(state{phase: phaseUp, stopping: true, gotTerm: true, downSent: true, policy: pol}, died)
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down stopping", render(st))
+	require.Equal(t, "release", acts(as))
+
+	// A steady run forgives the failures; a failure svinit asked for
+	// (svc -t) is not one.
+	st, _ = next(state{phase: phaseUp, wantUp: true, failsInRow: 2, policy: pol}, event{kind: evRunDied, lived: 11 * time.Second, code: 1})
+	require.Equal(t, 1, st.failsInRow)
+	st, _ = next(state{phase: phaseUp, wantUp: true, gotTerm: true, failsInRow: 2, policy: pol}, diedQuick)
+	require.Equal(t, 2, st.failsInRow)
+	require.Zero(t, st.restarts)
+}
+
 // The cells where what is wanted changes the outcome.
 func TestLifeCycleWantDown(t *testing.T) {
-	for _, r := range []struct {
-		from    state
-		ev      event
-		to      string
-		actions string
-	}{
+	checkRows(t, []row{
 		{state{phase: phaseFinish}, event{kind: evFinishDone}, "down", ""},
 		{state{phase: phaseFinish, quick: true}, event{kind: evFinishDone}, "down quick", ""},
 		{state{phase: phaseFinish, exiting: true, wantUp: true}, event{kind: evFinishDone}, "down want-up exiting", "release"},
-		{state{phase: phaseUp}, event{kind: evSignal, sig: unix.SIGTERM}, "up term", "TERM,CONT"},
+		{state{phase: phaseUp}, term, "up term", "TERM,CONT"},
 		{state{phase: phaseUp}, event{kind: evStartFailed}, "down quick", ""},
 		{state{phase: phaseBackoff}, event{kind: evBackoffOver}, "up", "run"},
-		{state{phase: phaseUp, paused: true, wantUp: true}, event{kind: evDown}, "up term", "DOWN,CONT"},
-		{state{phase: phaseUp, paused: true, gotTerm: true}, event{kind: evRunDied}, "finish", "finish"},
+		{state{phase: phaseUp, paused: true, wantUp: true}, event{kind: evDown}, "up term sent", "DOWN,CONT"},
+		{state{phase: phaseUp, paused: true, gotTerm: true}, died, "finish", "finish"},
 		{state{phase: phaseDown, paused: true}, event{kind: evUp}, "up want-up", "run"},
-	} {
-		got, as := next(r.from, r.ev)
-		require.Equal(t, r.to, render(got), "%s %s", render(r.from), r.ev.kind)
-		require.Equal(t, r.actions, acts(as), "%s %s", render(r.from), r.ev.kind)
-	}
+	})
 }

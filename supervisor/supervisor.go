@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,44 +14,56 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	// quickExit is how long ./run must live for a restart at once.
-	quickExit = time.Second
-	// steadyRun is how long ./run must live for its failures to be forgiven.
-	steadyRun = 10 * time.Second
-)
-
 // Options configure a Supervisor.
 type Options struct {
-	Rescan      time.Duration               // safety-net check of the tree where inotify cannot be relied on (watch.go); 0: never
-	Grace       time.Duration               // TERM → KILL for a service whose directory was removed
-	OnShutdown  func()                      // svscanctl -t asked for the whole tree to stop
-	OnReadiness func()                      // a service became ready
-	OnEssential func(name string, code int) // an essential service gave up
-	Logs        *logmux.Mux                 // the services' output, prefixed; nil: svinit's own fds
+	Rescan time.Duration // safety-net check of the tree where inotify cannot be relied on (watch.go); 0: never
+	Grace  time.Duration // TERM → KILL for a service whose directory was removed
+	Logs   *logmux.Mux   // the services' output, prefixed; nil: svinit's own fds
+}
+
+// NoticeKind is what the supervisor tells its owner, PID 1.
+type NoticeKind int
+
+const (
+	NoticeReadiness NoticeKind = iota // readiness changed: the main command may start
+	NoticeStop                        // svscanctl -t: the container is asked to stop
+	NoticeEssential                   // an essential service gave up (Name, Code)
+	NoticeStopped                     // after Shutdown: every service has exited
+)
+
+// Notice is one message to the owner. Notices are queued and taken by the
+// owner's loop (Notices) once the event that caused them is handled: the
+// supervisor never calls out in the middle of a decision.
+type Notice struct {
+	Kind NoticeKind
+	Name string // NoticeEssential: the service
+	Code int    // NoticeEssential: its last exit code
 }
 
 // Supervisor supervises every service directory in one tree. All its
 // methods run on the event loop; its goroutines (inotify, the epoll waiter,
 // timers) only post closures to Events.
 type Supervisor struct {
-	root     string
-	opts     Options
-	reaper   *reaper.Reaper
-	events   chan func()
-	services map[string]*service // main services by name
-	byProc   map[*reaper.Proc]*service
-	devnull  *os.File
-	warned   map[string]string    // scan problems already reported, by name
-	released map[string]time.Time // when a service stopped being supervised
-	stopping bool
-	noStarts bool                  // the deadline is over: start nothing, not even ./finish
-	toStop   map[*service]bool     // shutdown: services not told to stop yet
-	batch    map[*service]bool     // services to announce once a batch of signals is sent
-	users    map[string][]*service // shutdown: who depends on each service
-	scanner  *scanner
-	scanCtl  *os.File
-	poller   *poller
+	root        string
+	opts        Options
+	reaper      *reaper.Reaper
+	events      chan func()
+	services    map[string]*service // main services by name
+	byProc      map[*reaper.Proc]*service
+	devnull     *os.File
+	warned      map[string]string     // scan problems already reported, by name
+	released    map[string]time.Time  // when a service stopped being supervised
+	stopping    bool                  // Shutdown was called
+	stoppedSent bool                  // NoticeStopped is out
+	users       map[string][]*service // shutdown: who depends on each service
+	notices     []Notice              // for the owner (Notices)
+	queue       []queued              // events for other services, caused while dispatching
+	inLoop      bool                  // dispatch is running: new events wait in queue
+	dirty       []*service            // to announce once the dispatch is over
+	isDirty     map[*service]bool
+	scanner     *scanner
+	scanCtl     *os.File
+	poller      *poller
 }
 
 // New makes a Supervisor for the tree at root; Start begins the work.
@@ -65,6 +78,7 @@ func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
 		byProc:   map[*reaper.Proc]*service{},
 		warned:   map[string]string{},
 		released: map[string]time.Time{},
+		isDirty:  map[*service]bool{},
 	}
 }
 
@@ -113,47 +127,15 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 	return true
 }
 
-// runDied records how ./run ended, decides whether it gave up, and feeds
-// the life cycle.
+// runDied records how ./run ended and feeds the life cycle.
 func (s *Supervisor) runDied(v *service, e reaper.Exit) {
 	s.closeNotify(v)
 	v.ready = false
 	v.lastExit, v.lastCode = reaper.Describe(e.Status), e.Code()
 	lived := time.Since(v.started)
-	kind := v.countExit(lived)
-	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
-		v.st.wantUp, v.gaveUp = false, true
-		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.failsInRow, max)
-		svlog.Warn("%s: %s", v.name, v.lastErr)
-	}
 	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
 	v.finishArgs = finishArgs(e.Status)
-	s.dispatch(v, event{kind: kind})
-}
-
-// countExit counts an exit of ./run after it lived so long: the quick
-// failures that set the backoff, the failures in a row for max-restarts,
-// the restarts svinit did not ask for. It says which event the exit is.
-func (v *service) countExit(lived time.Duration) eventKind {
-	requested := v.st.gotTerm || !v.st.wantUp
-	kind := evRunDied
-	if lived < quickExit {
-		kind = evRunDiedQuick
-		v.fails++
-	} else {
-		v.fails = 0
-	}
-	if lived >= steadyRun {
-		v.failsInRow = 0
-	}
-	if !requested {
-		v.restarts++
-		if v.lastCode != 0 {
-			v.failsInRow++
-		}
-	}
-	v.gaveUp = requested
-	return kind
+	s.dispatch(v, event{kind: evRunDied, lived: lived, code: v.lastCode})
 }
 
 // finishArgs are runit's arguments to ./finish: the exit code (-1 if killed)
@@ -165,45 +147,89 @@ func finishArgs(ws unix.WaitStatus) []string {
 	return []string{strconv.Itoa(ws.ExitStatus()), "0"}
 }
 
+// queued is an event waiting for its turn, with the control command whose
+// signal a control script stood in for (custom.go).
+type queued struct {
+	v       *service
+	ev      event
+	handled byte
+}
+
 // dispatch runs the life cycle for one event, and the events its actions
-// cause, then announces the new state.
-func (s *Supervisor) dispatch(v *service, ev event) {
+// cause. An event for another service caused meanwhile (a release frees a
+// dependency, a readiness starts a dependent) waits in the queue until this
+// one is done: dispatch never runs inside itself. The new states are
+// announced once the queue is empty, after every signal has gone out.
+func (s *Supervisor) dispatch(v *service, ev event) { s.dispatchAll(queued{v: v, ev: ev}) }
+
+func (s *Supervisor) dispatchAll(qs ...queued) {
+	s.queue = append(s.queue, qs...)
+	if s.inLoop {
+		return
+	}
+	s.inLoop = true
+	for len(s.queue) > 0 {
+		q := s.queue[0]
+		s.queue = s.queue[1:]
+		s.step(q)
+	}
+	s.inLoop = false
+	s.queue = nil
+	dirty := s.dirty
+	s.dirty = nil
+	for _, v := range dirty {
+		delete(s.isDirty, v)
+		if !v.released {
+			s.announce(v)
+		}
+	}
+}
+
+// step is one event for one service, and the events its actions cause at
+// once for the same service.
+func (s *Supervisor) step(q queued) {
+	v := q.v
+	if v.released {
+		return
+	}
 	before := v.st.phase
-	queue := []event{ev}
-	for len(queue) > 0 {
+	v.handled = q.handled
+	local := []event{q.ev}
+	for len(local) > 0 {
+		ev := local[0]
+		local = local[1:]
+		if ev.kind == evShutdown {
+			ev.held = s.held(v) // a fact of the moment it is handled
+		}
 		var acts []action
-		v.st, acts = next(v.st, queue[0])
-		queue = queue[1:]
+		v.st, acts = next(v.st, ev)
 		for _, a := range acts {
 			if follow, ok := s.do(v, a); ok {
-				queue = append(queue, follow)
+				local = append(local, follow)
 			}
 		}
 	}
+	v.handled = 0
 	if v.released {
 		return
 	}
 	if before != v.st.phase && (v.st.phase == phaseDown || v.st.phase == phaseBackoff) {
 		v.when = time.Now()
 	}
-	if s.batch != nil {
-		s.batch[v] = true
-	} else {
-		s.announce(v)
+	if !s.isDirty[v] {
+		s.isDirty[v] = true
+		s.dirty = append(s.dirty, v)
 	}
-	s.essentialCheck(v)
 }
 
-// essentialCheck stops the container when an essential service gave up:
-// it ended while wanted down, or reached max-restarts.
-func (s *Supervisor) essentialCheck(v *service) {
-	if !v.cfg.essential || !v.gaveUp || v.fired || s.stopping || v.st.phase != phaseDown {
-		return
-	}
-	v.fired = true
-	if s.opts.OnEssential != nil {
-		s.opts.OnEssential(v.name, v.lastCode)
-	}
+func (s *Supervisor) notify(n Notice) { s.notices = append(s.notices, n) }
+
+// Notices takes what the supervisor has to tell its owner since the last
+// call (the owner's loop asks after each event).
+func (s *Supervisor) Notices() []Notice {
+	n := s.notices
+	s.notices = nil
+	return n
 }
 
 // do carries out one action; some cause an event at once.
@@ -214,12 +240,13 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 	case actStartFinish:
 		return s.startFinish(v)
 	case actSignal:
-		if v.proc != nil && !v.suppressed(a) {
-			_ = unix.Kill(v.proc.Pid, a.sig)
+		if !v.suppressed(a) {
+			// the CONT after a down-signal goes where the down-signal went
+			s.signal(v, a.sig, a.sig == unix.SIGCONT && v.st.downSent && v.cfg.downGroup)
 		}
 	case actDownSignal:
-		if v.proc != nil && !v.suppressed(a) {
-			_ = unix.Kill(v.proc.Pid, v.cfg.downSignal)
+		if !v.suppressed(a) {
+			s.signal(v, v.cfg.downSignal, v.cfg.downGroup)
 			s.killAfter(v, v.cfg.timeoutKill, "timeout-kill")
 		}
 	case actBackoff:
@@ -231,8 +258,24 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		}
 	case actRelease:
 		s.release(v)
+	case actGiveUp:
+		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.st.failsInRow, v.st.policy.maxRestarts)
+		svlog.Warn("%s: %s", v.name, v.lastErr)
+	case actEssential:
+		s.notify(Notice{Kind: NoticeEssential, Name: v.name, Code: v.lastCode})
 	}
 	return event{}, false
+}
+
+// signal sends sig to the process v runs now (its process group with
+// group) through the reaper, which refuses a pid it has already reaped.
+func (s *Supervisor) signal(v *service, sig unix.Signal, group bool) {
+	if v.proc == nil {
+		return
+	}
+	if err := s.reaper.Signal(v.proc, sig, group); err != nil && !errors.Is(err, unix.ESRCH) {
+		svlog.Warn("%s: unable to send %s to %d: %v", v.name, unix.SignalName(sig), v.proc.Pid, err)
+	}
 }
 
 // killAfter KILLs the process v runs now if it still runs after d.
@@ -245,21 +288,19 @@ func (s *Supervisor) killAfter(v *service, d time.Duration, why string) {
 		s.post(func() {
 			if v.proc == p {
 				svlog.Warn("%s: still running after %s %v: killed", v.name, why, d)
-				_ = unix.Kill(p.Pid, unix.SIGKILL)
+				s.signal(v, unix.SIGKILL, v.cfg.downGroup)
 			}
 		})
 	})
 }
 
 func (s *Supervisor) startRun(v *service) (event, bool) {
-	if s.noStarts {
-		return event{kind: evStartFailed}, true
-	}
 	cfg, errs := readConfig(v.dir)
 	for _, err := range errs {
 		s.warnOnce(v.name+"/config", err.Error())
 	}
 	v.cfg = cfg
+	v.st.policy = cfg.policy()
 	if why := s.blockedBy(v); why != "" {
 		v.waiting = why
 		return event{kind: evBlocked}, true
@@ -293,7 +334,8 @@ func (s *Supervisor) startRun(v *service) (event, bool) {
 	return event{}, false
 }
 
-// startFailed records why ./run could not start; it counts as a failure.
+// startFailed records why ./run could not start; the life cycle counts it
+// as a quick failure.
 func (s *Supervisor) startFailed(v *service, err error) (event, bool) {
 	s.closeNotify(v)
 	v.lastErr = err.Error()
@@ -301,13 +343,7 @@ func (s *Supervisor) startFailed(v *service, err error) (event, bool) {
 	if se, ok := err.(*reaper.StartError); ok {
 		v.lastCode = se.Code()
 	}
-	v.fails++
-	v.failsInRow++
 	svlog.Warn("%s", v.lastErr)
-	if max := v.cfg.maxRestarts; max > 0 && v.failsInRow > max && v.st.wantUp {
-		v.st.wantUp, v.gaveUp = false, true
-		svlog.Warn("%s: gave up after %d failures in a row (max-restarts %d)", v.name, v.failsInRow, max)
-	}
 	return event{kind: evStartFailed}, true
 }
 
@@ -322,7 +358,7 @@ func withFd(files []uintptr, n int, fd uintptr) []uintptr {
 
 func (s *Supervisor) startFinish(v *service) (event, bool) {
 	finish := filepath.Join(v.dir, "finish")
-	if _, err := os.Stat(finish); err != nil || s.noStarts {
+	if _, err := os.Stat(finish); err != nil {
 		return event{kind: evFinishDone}, true
 	}
 	err := checkRunnable(finish)
@@ -396,16 +432,24 @@ func (s *Supervisor) announce(v *service) {
 // Rescan reads the tree again now.
 func (s *Supervisor) Rescan() { s.scan() }
 
-// StopStarting is for the end of the shutdown deadline: from now on nothing
-// is started, not even ./finish.
-func (s *Supervisor) StopStarting() { s.noStarts = true }
+// Deadline is the end of the stop deadline: from now on nothing starts,
+// not even ./finish (PID 1 KILLs what is left).
+func (s *Supervisor) Deadline() {
+	var qs []queued
+	for _, v := range s.sorted() {
+		qs = append(qs, queued{v: v, ev: event{kind: evDeadline}})
+	}
+	s.dispatchAll(qs...)
+}
 
-// Done reports whether every service is released (after Shutdown).
-func (s *Supervisor) Done() bool { return len(s.services) == 0 && len(s.byProc) == 0 }
+// Done reports whether every service has exited and is released (after
+// Shutdown).
+func (s *Supervisor) Done() bool { return len(s.services) == 0 }
 
-// Shutdown stops every service and stops supervising: in reverse dependency
-// order (a service stops once nothing that depends on it runs), independent
-// ones at once.
+// Shutdown is the container stopping: every service is wanted down and
+// nothing starts again. A service gets its down-signal once every service
+// that depends on it has exited (its logger after it); independent ones at
+// once. NoticeStopped follows when every service has exited.
 func (s *Supervisor) Shutdown() {
 	if s.stopping {
 		return
@@ -417,61 +461,52 @@ func (s *Supervisor) Shutdown() {
 	if s.scanCtl != nil {
 		s.scanCtl.Close()
 	}
-	s.toStop, s.users = map[*service]bool{}, map[string][]*service{}
-	for _, v := range s.services {
-		s.toStop[v] = true
+	s.users = map[string][]*service{}
+	var qs []queued
+	for _, v := range s.sorted() {
 		for _, d := range v.cfg.depends {
 			s.users[d] = append(s.users[d], v)
 		}
+		qs = append(qs, queued{v: v, ev: event{kind: evShutdown}})
 	}
-	s.stopFree()
+	s.dispatchAll(qs...)
+	s.checkStopped()
 }
 
-// stopFree stops every service not yet stopped that no running service
-// depends on; it runs again each time a service is released. Every stop
-// signal goes out before any status file is written (each write is a new
-// inode: writing between the signals would delay the last service's).
-func (s *Supervisor) stopFree() {
-	s.batch = map[*service]bool{}
-	defer func() {
-		batch := s.batch
-		s.batch = nil
-		for v := range batch {
-			if !v.released {
-				s.announce(v)
-			}
-		}
-	}()
-	for changed := true; changed; {
-		changed = false
-		for v := range s.toStop {
-			if s.needed(v) {
-				continue
-			}
-			delete(s.toStop, v)
-			if !v.st.exiting && !v.released {
-				s.dispatch(v, event{kind: evExit})
-			}
-			changed = true
-		}
+// held: while the container stops, a service that depends on v (for a
+// logger: the service it logs) has not exited yet.
+func (s *Supervisor) held(v *service) bool {
+	if !s.stopping {
+		return false
 	}
-}
-
-// needed: some service that depends on v still runs.
-func (s *Supervisor) needed(v *service) bool {
+	if v.parent != nil {
+		return !v.parent.released
+	}
 	for _, w := range s.users[v.name] {
-		if w != v && !w.released && (w.proc != nil || !w.st.exiting) {
+		if w != v && !w.released {
 			return true
 		}
 	}
 	return false
 }
 
-// Pids lists the processes of the services that run now.
-func (s *Supervisor) Pids() []int {
-	var pids []int
-	for p := range s.byProc {
-		pids = append(pids, p.Pid)
+// unhold tells v's dependencies that v has exited, while the container
+// stops: each one no other dependent holds gets its down-signal.
+func (s *Supervisor) unhold(v *service) {
+	if !s.stopping {
+		return
 	}
-	return pids
+	for _, d := range v.cfg.depends {
+		if dv := s.services[d]; dv != nil && dv.st.stopping && dv.st.held && !s.held(dv) {
+			s.dispatch(dv, event{kind: evUnheld})
+		}
+	}
+}
+
+// checkStopped tells the owner once every service has exited.
+func (s *Supervisor) checkStopped() {
+	if s.stopping && len(s.services) == 0 && !s.stoppedSent {
+		s.stoppedSent = true
+		s.notify(Notice{Kind: NoticeStopped})
+	}
 }
