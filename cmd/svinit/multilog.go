@@ -9,8 +9,8 @@ import (
 )
 
 // runMultilog is daemontools' multilog SCRIPT: t (TAI64N stamp, first),
-// T (ISO 8601 stamp, ours), +pattern, -pattern, e, sSIZE, nNUM, and
-// directories (./dir, /dir) with automatic rotation. 111 on trouble.
+// T (ISO 8601 stamp, ours), +pattern, -pattern, e, =file, sSIZE, nNUM,
+// and directories (./dir, /dir) with automatic rotation. 111 on trouble.
 func runMultilog(args []string) int {
 	s, err := multilog.Parse(args)
 	if err != nil {

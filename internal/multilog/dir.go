@@ -20,6 +20,8 @@ type logDir struct {
 	lock    *os.File
 	current *os.File
 	written int
+	// selected is whether the line being written goes here.
+	selected bool
 }
 
 // retry is how long a write that failed (disk full) waits before trying
@@ -63,16 +65,26 @@ func (d *logDir) openCurrent() error {
 	return nil
 }
 
-// write appends one line (with its newline), rotating first if it would
-// not fit; a failed write is retried until it succeeds.
-func (d *logDir) write(line []byte) {
+// writeLine appends a whole line (with its newline), starting a new
+// current first if it would not fit.
+func (d *logDir) writeLine(line []byte) {
 	if d.written > 0 && d.written+len(line) > d.size {
 		d.rotate()
 	}
-	for len(line) > 0 {
-		n, err := d.current.Write(line)
+	d.writePart(line)
+}
+
+// writePart appends part of a line, starting a new current each time this
+// one is full: a line longer than the size goes on in the next file, as in
+// daemontools. A failed write is retried until it succeeds.
+func (d *logDir) writePart(p []byte) {
+	for len(p) > 0 {
+		if d.written >= d.size {
+			d.rotate()
+		}
+		n, err := d.current.Write(p[:min(len(p), d.size-d.written)])
 		d.written += n
-		line = line[n:]
+		p = p[n:]
 		if err != nil {
 			warn("unable to write to %s/current, pausing: %v", d.path, errText(err))
 			time.Sleep(retry)
@@ -137,4 +149,42 @@ func errText(err error) string {
 		return "out of disk space"
 	}
 	return err.Error()
+}
+
+// statusFile is =file: the head of the last selected line, padded with
+// newlines to maxLine+1 bytes, written over the start of the file.
+type statusFile struct {
+	path string
+	f    *os.File
+	buf  []byte
+}
+
+func (st *statusFile) open() error {
+	f, err := os.OpenFile(st.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	st.f, st.buf = f, make([]byte, maxLine+1)
+	return nil
+}
+
+func (st *statusFile) write(head []byte) {
+	n := copy(st.buf, head)
+	for i := n; i < len(st.buf); i++ {
+		st.buf[i] = '\n'
+	}
+	for {
+		_, err := st.f.WriteAt(st.buf, 0)
+		if err == nil {
+			return
+		}
+		warn("unable to write %s, pausing: %v", st.path, errText(err))
+		time.Sleep(retry)
+	}
+}
+
+func (st *statusFile) close() {
+	if st.f != nil {
+		st.f.Close()
+	}
 }

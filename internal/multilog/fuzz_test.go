@@ -8,7 +8,7 @@ import (
 
 // Parse and match never panic; a stamp round-trips.
 func FuzzScript(f *testing.F) {
-	for _, s := range []string{"t s4096 n3 ./log", "-* +*error* e", "T", "s1 n0 /x", "+", "bogus", "t t"} {
+	for _, s := range []string{"t s4096 n3 ./log", "-* +*error* e", "T", "s1 n0 /x", "=status e", "+", "bogus", "t t"} {
 		f.Add(s, "line with error in it")
 	}
 	f.Fuzz(func(t *testing.T, script, line string) {
@@ -16,7 +16,7 @@ func FuzzScript(f *testing.F) {
 		if err == nil {
 			for _, a := range s.actions {
 				if a.kind == actSelect || a.kind == actDeselect {
-					match(a.pattern, line)
+					match(a.pattern, []byte(line))
 				}
 			}
 		}
@@ -46,7 +46,7 @@ func TestMatch(t *testing.T) {
 		{"*error*", "an error here", true}, {"*error*", "no problem", false}, {"a*c", "abc", true},
 		{"a*c", "abcc", false}, {"x", "xy", false},
 	} {
-		if got := match(c.p, c.l); got != c.want {
+		if got := match(c.p, []byte(c.l)); got != c.want {
 			t.Errorf("match(%q, %q) = %v", c.p, c.l, got)
 		}
 	}

@@ -7,91 +7,128 @@ import (
 	"time"
 )
 
-// maxLine is multilog's line length: a longer line is cut (daemontools: 1000).
-const maxLine = 1000
+// A line's head is what multilog looks at: the stamp and the line's first
+// bytes, maxLine in all (daemontools' 1000). The patterns are matched
+// against the head, e prints its first maxErr bytes (then "..." if it is
+// longer) and =file gets it; the directories get the whole line, however
+// long: what does not fit in the read buffer is streamed to them as it
+// comes, so memory stays bounded and no byte is dropped.
+const (
+	maxLine = 1000
+	maxErr  = 200
+	readBuf = 64 << 10
+)
 
 // Run processes in until its end, then closes the directories.
 func (s *Script) Run(in io.Reader, stderr io.Writer) error {
 	warn = func(format string, args ...any) { fmt.Fprintf(stderr, "multilog: warning: "+format+"\n", args...) }
-	for _, d := range s.Dirs() {
-		if err := d.open(); err != nil {
-			for _, o := range s.Dirs() {
-				o.close()
-			}
-			return err
-		}
+	if err := s.open(); err != nil {
+		return err
 	}
-	defer func() {
-		for _, d := range s.Dirs() {
-			d.close()
-		}
-	}()
-	r := bufio.NewReaderSize(in, 64<<10)
+	defer s.close()
+	r := bufio.NewReaderSize(in, readBuf)
+	var line, errLine []byte
 	for {
-		line, err := readLine(r)
-		if len(line) > 0 || err == nil {
-			s.line(line, stderr)
-		}
-		if err != nil {
+		chunk, err := r.ReadSlice('\n')
+		if len(chunk) == 0 {
 			if err == io.EOF {
 				return nil
 			}
-			return err
+			return fmt.Errorf("read standard input: %w", err)
 		}
-	}
-}
-
-// readLine returns one line without its newline, at most maxLine bytes of
-// it (the rest of a longer line is discarded, as daemontools does).
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		room := maxLine - len(line)
-		take := chunk
-		if n := len(take); n > 0 && take[n-1] == '\n' {
-			take = take[:n-1]
+		complete := chunk[len(chunk)-1] == '\n'
+		// line is the stamp and the chunk; without a stamp, the chunk itself.
+		line = chunk
+		if s.Stamp != 0 {
+			line = append(s.appendStamp(s.buf[:0], time.Now()), chunk...)
+			s.buf = line[:0]
 		}
-		if len(take) > room {
-			take = take[:room]
+		end := len(line)
+		if complete {
+			end--
 		}
-		line = append(line, take...)
-		if err == bufio.ErrBufferFull {
+		head := line[:min(end, maxLine)]
+		errLine = s.run(head, stderr, errLine)
+		if complete {
+			for _, d := range s.dirs {
+				if d.selected {
+					d.writeLine(line)
+				}
+			}
 			continue
 		}
-		return line, err
+		// A line longer than the buffer, or the last one without its newline.
+		for _, d := range s.dirs {
+			if d.selected {
+				d.writePart(line)
+			}
+		}
+		for err == bufio.ErrBufferFull {
+			chunk, err = r.ReadSlice('\n')
+			for _, d := range s.dirs {
+				if d.selected {
+					d.writePart(chunk)
+				}
+			}
+		}
+		if err == nil { // the newline came
+			continue
+		}
+		for _, d := range s.dirs {
+			if d.selected {
+				d.writePart(newline)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		return fmt.Errorf("read standard input: %w", err)
 	}
 }
 
-func (s *Script) line(raw []byte, stderr io.Writer) {
-	text := string(raw)
-	switch s.Stamp {
-	case 't':
-		text = TAI64N(time.Now()) + " " + text
-	case 'T':
-		text = time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z") + " " + text
+var newline = []byte{'\n'}
+
+// appendStamp appends the stamp and a space.
+func (s *Script) appendStamp(b []byte, now time.Time) []byte {
+	if s.Stamp == 't' {
+		b = appendTAI64N(b, now)
+	} else {
+		b = now.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
 	}
+	return append(b, ' ')
+}
+
+// run runs the script on a line's head: the selection of each
+// directory, e and =file. buf is reused for e's line.
+func (s *Script) run(head []byte, stderr io.Writer, buf []byte) []byte {
 	selected := true
-	out := []byte(text + "\n")
-	for _, a := range s.actions {
+	for i := range s.actions {
+		a := &s.actions[i]
 		switch a.kind {
 		case actSelect:
-			if match(a.pattern, text) {
+			if !selected && match(a.pattern, head) {
 				selected = true
 			}
 		case actDeselect:
-			if match(a.pattern, text) {
+			if selected && match(a.pattern, head) {
 				selected = false
 			}
 		case actStderr:
 			if selected {
-				_, _ = stderr.Write(out[:min(len(out)-1, 200)])
-				_, _ = stderr.Write([]byte("\n"))
+				buf = append(buf[:0], head[:min(len(head), maxErr)]...)
+				if len(head) > maxErr {
+					buf = append(buf, "..."...)
+				}
+				buf = append(buf, '\n')
+				_, _ = stderr.Write(buf)
+			}
+		case actStatus:
+			if selected {
+				a.status.write(head)
 			}
 		case actDir:
-			if selected {
-				a.dir.write(out)
-			}
+			a.dir.selected = selected
 		}
 	}
+	return buf
 }

@@ -1,13 +1,13 @@
 // Package multilog is daemontools' multilog: it reads lines on stdin and
 // runs a script of actions on each — select lines with patterns, stamp
-// them, print them to stderr, append them to log directories with
-// automatic rotation.
+// them, print them to stderr, keep the last one in a status file, append
+// them to log directories with automatic rotation.
 package multilog
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Action kinds of a script.
@@ -18,18 +18,22 @@ const (
 	actDeselect             // -pattern
 	actStderr               // e
 	actDir                  // ./dir or /dir
+	actStatus               // =file
 )
 
 type action struct {
 	kind    kind
 	pattern string
 	dir     *logDir
+	status  *statusFile
 }
 
 // Script is a parsed multilog command line.
 type Script struct {
 	Stamp   byte // 't' (TAI64N), 'T' (ISO 8601, ours) or 0
 	actions []action
+	dirs    []*logDir // the directories, in order
+	buf     []byte    // a stamped line
 }
 
 // Defaults of sSIZE and nNUM, and their bounds (daemontools').
@@ -75,7 +79,11 @@ func Parse(args []string) (*Script, error) {
 			}
 			num = max(n, minNum)
 		case a[0] == '.' || a[0] == '/':
-			s.actions = append(s.actions, action{kind: actDir, dir: &logDir{path: a, size: size, num: num}})
+			d := &logDir{path: a, size: size, num: num}
+			s.actions = append(s.actions, action{kind: actDir, dir: d})
+			s.dirs = append(s.dirs, d)
+		case a[0] == '=':
+			s.actions = append(s.actions, action{kind: actStatus, status: &statusFile{path: a[1:]}})
 		default:
 			return nil, fmt.Errorf("unrecognized action: %q", a)
 		}
@@ -83,24 +91,43 @@ func Parse(args []string) (*Script, error) {
 	return s, nil
 }
 
-// Dirs are the log directories of the script, in order.
-func (s *Script) Dirs() []*logDir {
-	var out []*logDir
+// open opens the status files and the directories; on failure, it closes
+// what it opened.
+func (s *Script) open() error {
 	for _, a := range s.actions {
-		if a.kind == actDir {
-			out = append(out, a.dir)
+		var err error
+		switch a.kind {
+		case actStatus:
+			err = a.status.open()
+		case actDir:
+			err = a.dir.open()
+		}
+		if err != nil {
+			s.close()
+			return err
 		}
 	}
-	return out
+	return nil
+}
+
+func (s *Script) close() {
+	for _, a := range s.actions {
+		switch a.kind {
+		case actStatus:
+			a.status.close()
+		case actDir:
+			a.dir.close()
+		}
+	}
 }
 
 // match is daemontools' pattern rule: the whole line must match; '*'
 // matches any run of characters up to the first one equal to the
 // character after the '*' in the pattern (a '*' at the end matches the rest).
-func match(pattern, line string) bool {
+func match(pattern string, line []byte) bool {
 	for {
 		if pattern == "" {
-			return line == ""
+			return len(line) == 0
 		}
 		c := pattern[0]
 		pattern = pattern[1:]
@@ -108,14 +135,14 @@ func match(pattern, line string) bool {
 			if pattern == "" {
 				return true
 			}
-			i := strings.IndexByte(line, pattern[0])
+			i := bytes.IndexByte(line, pattern[0])
 			if i < 0 {
 				return false
 			}
 			line = line[i:]
 			continue
 		}
-		if line == "" || line[0] != c {
+		if len(line) == 0 || line[0] != c {
 			return false
 		}
 		line = line[1:]

@@ -1,7 +1,6 @@
 package multilog
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -9,7 +8,20 @@ import (
 // TAI64N is the label daemontools prints: "@" and 24 hex digits, seconds
 // 2^62 + 10 + Unix time, then nanoseconds.
 func TAI64N(t time.Time) string {
-	return fmt.Sprintf("@%016x%08x", uint64(0x400000000000000a+t.Unix()), uint32(t.Nanosecond()))
+	return string(appendTAI64N(nil, t))
+}
+
+func appendTAI64N(b []byte, t time.Time) []byte {
+	const hex = "0123456789abcdef"
+	sec, nsec := uint64(0x400000000000000a+t.Unix()), uint32(t.Nanosecond())
+	b = append(b, '@')
+	for i := 60; i >= 0; i -= 4 {
+		b = append(b, hex[sec>>i&15])
+	}
+	for i := 28; i >= 0; i -= 4 {
+		b = append(b, hex[nsec>>i&15])
+	}
+	return b
 }
 
 // ParseTAI64N reads a label back; ok is false if s does not start with one.
