@@ -23,6 +23,7 @@ type Config struct {
 	HTTP       string        // --http ADDR: /livez, /readyz, /metrics
 	LogJSON    bool          // --log-format json
 	Syslog     string        // --syslog: listen on /dev/log (or --syslog-socket PATH)
+	Trace      bool          // --trace: log every life-cycle decision
 }
 
 // DefaultReadyWait is how long the main command waits for the services.
@@ -66,6 +67,9 @@ options:
   --syslog          print what daemons send to /dev/log (--syslog-socket PATH: elsewhere)
   --rescan DUR      check DIR every DUR where inotify cannot be relied on
                     (NFS, FUSE, a symlink, no watch; default 5m; 0: never)
+  --trace           log every life-cycle decision: service, event, state
+                    before and after, actions; and each shutdown step
+                    (env SVINIT_TRACE=1)
 `
 
 // ParseArgs reads svinit's options; the main command follows "--" or the
@@ -82,6 +86,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	cfg.ServiceDir = getenv("SVINIT_SERVICE_DIR")
+	cfg.Trace = getenv("SVINIT_TRACE") == "1"
 	fs := flag.NewFlagSet("svinit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&cfg.Group, "g", false, "")
@@ -104,6 +109,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return nil
 	})
 	fs.StringVar(&cfg.Syslog, "syslog-socket", "", "")
+	fs.BoolVar(&cfg.Trace, "trace", cfg.Trace, "")
 	fs.Func("log-format", "", func(v string) error {
 		switch v {
 		case "text", "json":

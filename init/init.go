@@ -81,6 +81,7 @@ func Run(cfg Config) int {
 		}
 	}
 	svlog.SetJSON(cfg.LogJSON)
+	svlog.SetTrace(cfg.Trace)
 	if cfg.Syslog != "" {
 		if err := syslogd.Listen(cfg.Syslog); err != nil {
 			svlog.Warn("unable to listen on %s: %v: syslog messages are lost", cfg.Syslog, err)
@@ -327,18 +328,21 @@ func (in *initProc) progress() {
 	if in.main != nil {
 		if !in.mainTold {
 			in.mainTold = true
+			svlog.Trace("shutdown 1/3: %s to the main command (pid %d)", unix.SignalName(in.stopSig), in.main.Pid)
 			in.forward(in.stopSig)
 		}
 		return
 	}
 	if in.sup != nil && !in.supTold {
 		in.supTold = true
+		svlog.Trace("shutdown 2/3: the services stop, in reverse dependency order")
 		in.sup.Shutdown()
 		in.takeNotices()
 	}
 	if (in.sup == nil || in.sup.Done()) && !in.treeTold {
 		in.treeTold = true
-		signalTree(unix.SIGTERM)
+		n := signalTree(unix.SIGTERM)
+		svlog.Trace("shutdown 3/3: every service has exited: TERM to the %d other processes of the tree", n)
 	}
 }
 

@@ -4,6 +4,8 @@
 package supervisor
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -98,6 +100,21 @@ type event struct {
 	lived time.Duration // evRunDied: how long ./run ran
 	code  int           // evRunDied: its exit code (128+N for signal N)
 	held  bool          // evShutdown: a service that depends on this one runs
+}
+
+// String renders an event for --trace: "run died (exit 1 after 0.050s)".
+func (e event) String() string {
+	switch e.kind {
+	case evSignal:
+		return "signal " + strings.TrimPrefix(unix.SignalName(e.sig), "SIG")
+	case evRunDied:
+		return fmt.Sprintf("run died (code %d after %.3fs)", e.code, e.lived.Seconds())
+	case evShutdown:
+		if e.held {
+			return "shutdown (held)"
+		}
+	}
+	return e.kind.String()
 }
 
 // actionKind is what the runtime must do.
@@ -397,4 +414,40 @@ func nextWait(s state, ev event) (state, []action) {
 func started(s state) state {
 	s.phase, s.paused, s.gotTerm, s.downSent = phaseUp, false, false, false
 	return s
+}
+
+// String renders a state for --trace and the table test: the phase, then
+// its flags ("up want-up term sent").
+func (s state) String() string {
+	r := s.phase.String()
+	if s.wantUp {
+		r += " want-up"
+	}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{s.paused, "paused"}, {s.gotTerm, "term"}, {s.downSent, "sent"}, {s.quick, "quick"}, {s.exiting, "exiting"},
+		{s.stopping, "stopping"}, {s.held, "held"}, {s.noFinish, "nofinish"}} {
+		if f.on {
+			r += " " + f.name
+		}
+	}
+	return r
+}
+
+var actionNames = [...]string{"run", "finish", "", "DOWN", "backoff", "cancel", "release", "giveup", "essential"}
+
+// actionsString renders actions compactly: "run", "finish", "TERM" (a
+// signal), "DOWN" (the down-signal), "backoff", "cancel", "release",
+// "giveup", "essential".
+func actionsString(as []action) string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		if a.kind == actSignal {
+			out = append(out, strings.TrimPrefix(unix.SignalName(a.sig), "SIG"))
+			continue
+		}
+		out = append(out, actionNames[a.kind])
+	}
+	return strings.Join(out, ",")
 }

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -10,52 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// acts renders actions compactly: "run", "finish", "TERM", "DOWN",
-// "backoff", "cancel", "release", "giveup", "essential".
-func acts(as []action) string {
-	var out []string
-	for _, a := range as {
-		switch a.kind {
-		case actStartRun:
-			out = append(out, "run")
-		case actStartFinish:
-			out = append(out, "finish")
-		case actSignal:
-			out = append(out, strings.TrimPrefix(unix.SignalName(a.sig), "SIG"))
-		case actDownSignal:
-			out = append(out, "DOWN")
-		case actBackoff:
-			out = append(out, "backoff")
-		case actCancelTimer:
-			out = append(out, "cancel")
-		case actRelease:
-			out = append(out, "release")
-		case actGiveUp:
-			out = append(out, "giveup")
-		case actEssential:
-			out = append(out, "essential")
-		}
-	}
-	return strings.Join(out, ",")
-}
-
-// render shows the parts of a state the table checks.
-func render(s state) string {
-	r := s.phase.String()
-	if s.wantUp {
-		r += " want-up"
-	}
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{s.paused, "paused"}, {s.gotTerm, "term"}, {s.downSent, "sent"}, {s.quick, "quick"}, {s.exiting, "exiting"},
-		{s.stopping, "stopping"}, {s.held, "held"}, {s.noFinish, "nofinish"}} {
-		if f.on {
-			r += " " + f.name
-		}
-	}
-	return r
-}
+func acts(as []action) string { return actionsString(as) }
+func render(s state) string   { return s.String() }
 
 type row struct {
 	from    state

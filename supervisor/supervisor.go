@@ -202,7 +202,15 @@ func (s *Supervisor) step(q queued) {
 			ev.held = s.held(v) // a fact of the moment it is handled
 		}
 		var acts []action
+		from := v.st
 		v.st, acts = next(v.st, ev)
+		if svlog.Tracing() {
+			did := actionsString(acts)
+			if did == "" {
+				did = "-"
+			}
+			svlog.Trace("%s: %s: %s -> %s: %s", v.name, ev, from, v.st, did)
+		}
 		for _, a := range acts {
 			if follow, ok := s.do(v, a); ok {
 				local = append(local, follow)

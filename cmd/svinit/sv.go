@@ -315,22 +315,32 @@ func (r *svRun) holds(a byte, st svdir.Status) bool {
 	case 'x':
 		return false
 	case 'u':
-		return st.Pid != 0 && st.State == svdir.StateRun && r.checkScript()
+		return st.Pid != 0 && st.State == svdir.StateRun && r.ready()
 	case 'd':
 		return st.Pid == 0 && st.State == svdir.StateDown
 	case 'c':
-		return st.Pid == 0 || r.checkScript()
+		return st.Pid == 0 || r.ready()
 	case 't', 'k':
 		if st.Pid == 0 && st.Want == 'd' {
 			return true
 		}
-		return r.start.Unix() <= st.When.Unix() && st.Pid != 0 && !st.GotTerm && r.checkScript()
+		return r.start.Unix() <= st.When.Unix() && st.Pid != 0 && !st.GotTerm && r.ready()
 	case 'o':
 		return !((st.Pid == 0 && r.start.Unix() > st.When.Unix()) || (st.Pid != 0 && st.Want != 'd'))
 	case 'p':
 		return st.Paused
 	}
 	return true
+}
+
+// ready is whether the service that runs is ready: under svinit, svinit's
+// own answer (svdir.Ready: the notification-fd newline or ./check, which
+// svinit runs itself); under runsv, ./check run here as runit's sv does.
+func (r *svRun) ready() bool {
+	if ready, known := svdir.Ready(r.dir); known {
+		return ready
+	}
+	return r.checkScript()
 }
 
 // checkScript runs ./check as sv does: stdout closed, exit 0 means ready;

@@ -20,7 +20,30 @@ var (
 	stderr  io.Writer = os.Stderr
 	name              = "svinit" // starts every message of svinit's own
 	jsonOut bool
+	tracing bool
 )
+
+// SetTrace turns on Trace lines (svinit --trace).
+func SetTrace(on bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	tracing = on
+}
+
+// Tracing reports whether Trace lines are written (so callers can skip
+// building them).
+func Tracing() bool {
+	mu.Lock()
+	defer mu.Unlock()
+	return tracing
+}
+
+// Trace reports one life-cycle decision (--trace): written only when on.
+func Trace(format string, args ...any) {
+	if Tracing() {
+		write("trace", format, args)
+	}
+}
 
 // SetJSON switches to one JSON object a line: time, service, stream, message.
 func SetJSON(on bool) {

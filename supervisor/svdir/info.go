@@ -33,6 +33,18 @@ func ReadInfo(dir string) (Info, bool) {
 	return in, true
 }
 
+// Ready is the one readiness truth for clients: under svinit, what svinit
+// decided (the notification-fd newline, ./check passing, or at once for a
+// service with neither) as written in svinit.json; known is false under
+// another supervisor, whose clients run ./check themselves (runit's sv).
+func Ready(dir string) (ready, known bool) {
+	in, ok := ReadInfo(dir)
+	if !ok {
+		return false, false
+	}
+	return in.State == "up" && in.Ready, true
+}
+
 // Report is one line of svstat --json: the 20-byte status and the info file
 // together, for one service directory.
 type Report struct {
