@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/svinit/svinit/internal/testkit"
 )
@@ -32,47 +33,80 @@ func TestThousandRestarts(t *testing.T) {
 		return metric(body, "svinit_service_up") == 51
 	}, 10*time.Second, 20*time.Millisecond)
 	before := readFootprint(t, addr, r.initPid())
-	require.Eventually(t, func() bool {
+	// 20 rounds of 1.02 s; on a busy machine more: wait while they go on.
+	waitProgress(t, "restarts", 1000, 10*time.Second, func() int64 {
 		_, body := httpGet(addr, "/metrics")
-		return metric(body, "svinit_service_restarts_total") >= 1000
-	}, 60*time.Second, 100*time.Millisecond)
+		return metric(body, "svinit_service_restarts_total")
+	})
 	after := readFootprint(t, addr, r.initPid())
 	t.Logf("1,000 restarts: before %v; after %v", before, after)
 	requireBounded(t, before, after)
 	now := statusOf(t, filepath.Join(root, "steady"))
 	require.Equal(t, steady.Pid, now.Pid)
 	require.Zero(t, now.Restarts)
-	require.Zero(t, zombieChildren(r.initPid()))
+	// Services die all the time here, so a zombie may be seen between its
+	// exit and svinit's wait; each one seen must be reaped, not stay.
+	seen := zombiePids(r.initPid())
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		left := map[int]bool{}
+		for _, p := range zombiePids(r.initPid()) {
+			left[p] = true
+		}
+		for _, p := range seen {
+			assert.False(c, left[p], "zombie %d still there", p)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "zombies seen: %v", seen)
 	r.signal(syscall.SIGTERM)
 	require.Equal(t, 0, r.wait(10*time.Second))
 }
 
-// An orphan storm of 50,000 processes while services restart: every orphan
-// is reaped, the services go on, svinit's footprint stays bounded.
+// An orphan storm while services restart: every orphan is reaped, the
+// services go on (the restarter restarts during the storm), svinit's
+// footprint stays bounded and reaping costs it less CPU than making the
+// orphans cost the storm. 2,000 orphans: the race-built helper forks at
+// 250-400/s on a 2-core VM (50,000 took 185 s there; svinit used 0.36 s of
+// CPU for 5,000 that cost the storm 11.5 s), and the storm must only outlast
+// a few of the restarter's 1 s runs. The waits follow the storm's
+// progress instead of a fixed time; bench/pid1bench times reaping.
 func TestOrphanStormWhileRestarting(t *testing.T) {
-	done := filepath.Join(t.TempDir(), "done")
+	const n = 2000
+	made := filepath.Join(t.TempDir(), "made")
 	root := makeTree(t, map[string]files{
 		"steady":    {"run": sh("exec sleep 1000")},
 		"restarter": {"run": sh("sleep 1.02; exit 1")},
-		"storm":     {"run": sh(self + " helper:storm-mid 50000 && touch " + done + "; exec sleep 1000")},
+		"storm":     {"run": sh(fmt.Sprintf("%s helper:storm-mid %d %s; exec sleep 1000", self, n, made))},
 	})
 	addr := freeAddr(t)
 	r := startTree(t, root, "--http", addr)
 	steady := waitState(t, filepath.Join(root, "steady"), isUp, "up")
 	before := readFootprint(t, addr, r.initPid())
+	restarts := statusOf(t, filepath.Join(root, "restarter")).Restarts
 	began := time.Now()
-	require.Eventually(t, func() bool { _, err := os.Stat(done); return err == nil }, 120*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool {
-		_, body := httpGet(addr, "/metrics")
-		return metric(body, "svinit_orphans_reaped_total") >= 50000 && zombieChildren(r.initPid()) == 0
-	}, 20*time.Second, 50*time.Millisecond)
+	waitProgress(t, "orphans made", n, 20*time.Second, func() int64 { return countIn(made) })
+	// The storm's own CPU (its forks, and the first children it waited for)
+	// is its shell's children's time once the shell is on to sleep; steady's
+	// sleep has none.
+	var storm time.Duration
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for _, p := range children(r.initPid()) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); string(b) == "sleep\n" {
+				storm = max(storm, childrenCPU(t, p))
+			}
+		}
+		assert.NotZero(c, storm, "the storm helper's CPU")
+	}, 10*time.Second, 50*time.Millisecond)
+	reaped := func() int64 { _, body := httpGet(addr, "/metrics"); return metric(body, "svinit_orphans_reaped_total") }
+	waitProgress(t, "orphans reaped", n, 10*time.Second, reaped)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Empty(c, zombiePids(r.initPid()))
+	}, 10*time.Second, 50*time.Millisecond, "no zombie left")
 	took := time.Since(began)
 	after := readFootprint(t, addr, r.initPid())
-	t.Logf("50,000 orphans in %v: before %v; after %v", took.Round(time.Millisecond), before, after)
+	t.Logf("%d orphans in %v (the storm used %v of CPU): before %v; after %v", n, took.Round(time.Millisecond), storm, before, after)
 	requireBounded(t, before, after)
-	require.Less(t, after.cpu-before.cpu, 10*time.Second, "svinit's CPU for 50,000 orphans")
+	require.Less(t, after.cpu-before.cpu, storm, "svinit's CPU for %d orphans against the storm's", n)
 	require.Equal(t, steady.Pid, statusOf(t, filepath.Join(root, "steady")).Pid)
-	require.Greater(t, statusOf(t, filepath.Join(root, "restarter")).Restarts, 0)
+	require.Greater(t, statusOf(t, filepath.Join(root, "restarter")).Restarts, restarts, "restarted during the storm")
 	r.signal(syscall.SIGTERM)
 	require.Equal(t, 0, r.wait(10*time.Second))
 }

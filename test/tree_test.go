@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/svinit/svinit/supervisor/svdir"
 )
@@ -88,10 +89,15 @@ type serviceStatus = svdir.Report
 func waitState(t *testing.T, dir string, ok func(serviceStatus) bool, msg string) serviceStatus {
 	t.Helper()
 	var st serviceStatus
-	require.Eventually(t, func() bool {
-		st = statusOf(t, dir)
-		return ok(st)
-	}, 10*time.Second, 20*time.Millisecond, "%s: %s: last status %+v", dir, msg, st)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		// Not statusOf: a require in the condition's goroutine cannot fail
+		// the test cleanly.
+		out, _ := exec.Command(svinit, "svstat", "--json", dir).CombinedOutput()
+		if !assert.NoError(c, json.Unmarshal(out, &st), "svstat: %s", out) {
+			return
+		}
+		assert.True(c, ok(st), "last status %+v", st)
+	}, 10*time.Second, 20*time.Millisecond, "%s: %s", dir, msg)
 	return st
 }
 
