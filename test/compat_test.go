@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
@@ -206,7 +207,10 @@ func TestDaemontoolsSvcDrivesSvinit(t *testing.T) {
 	_, code := tool(t, "svok", dir)
 	require.Equal(t, 0, code, "still up: the script traps TERM")
 	_, _ = tool(t, "svc", "-k", dir)
-	require.Eventually(t, func() bool { _, c := tool(t, "svok", dir); return c == 100 }, 5*time.Second, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		out, code := exitCode("svok", dir)
+		assert.Equal(c, 100, code, out)
+	}, 5*time.Second, 10*time.Millisecond)
 	waitLines(t, out, 7) // re-adopted after a second: started again
 	require.Equal(t, []string{"start", "HUP", "ALRM", "INT", "TERM", "TERM", "start"}, lines(out))
 }

@@ -53,10 +53,13 @@ func TestExampleImageServices(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 
 	memcached := statusOf(t, dirs[0])
+	lag := machineLag(time.Second)
 	_, _ = tool(t, "svc", "-k", dirs[0])
 	began := time.Now()
 	waitState(t, dirs[0], func(s serviceStatus) bool { return isUp(s) && s.Pid != memcached.Pid && s.Ready }, "memcached back")
-	require.Less(t, time.Since(began), 2*time.Second)
+	// At once, not after a backoff: 2 s for memcached's start and readiness
+	// check, plus the machine's lateness meanwhile.
+	require.Less(t, time.Since(began), 2*time.Second+lag())
 
 	r.signal(syscall.SIGTERM)
 	require.Equal(t, 0, r.wait(10*time.Second))

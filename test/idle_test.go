@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,10 +32,11 @@ func TestIdleNeverRuns(t *testing.T) {
 	}
 	pid := r.initPid()
 	var before map[string]int64
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		prev := before
-		before = threadRuns(t, pid)
-		return prev != nil && sumRuns(before, prev) == 0
+		before = threadRuns(c, pid)
+		require.NotNil(c, prev)
+		require.Zero(c, sumRuns(before, prev))
 	}, 30*time.Second, 1500*time.Millisecond, "svinit settles after start-up")
 	time.Sleep(65 * time.Second) // the window measured, not a wait for an event
 	after := threadRuns(t, pid)
@@ -43,8 +45,12 @@ func TestIdleNeverRuns(t *testing.T) {
 
 // threadRuns is how many times each thread of pid has run on a CPU
 // (/proc/PID/task/TID/schedstat, third field).
-func threadRuns(t *testing.T, pid int) map[string]int64 {
-	t.Helper()
+// It takes a require.TestingT so that an EventuallyWithT condition may call
+// it with its CollectT (a thread may end between the listing and the read).
+func threadRuns(t require.TestingT, pid int) map[string]int64 {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	require.NoError(t, err)
 	runs := map[string]int64{}

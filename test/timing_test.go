@@ -98,3 +98,18 @@ func childrenCPU(t *testing.T, pid int) time.Duration {
 	cstime, _ := strconv.Atoi(f[14])
 	return time.Duration(cutime+cstime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
+
+// exitCode runs a client program ("svinit APPLET" or a Debian one) like
+// tool, without require: for the condition of an EventuallyWithT.
+func exitCode(argv ...string) (string, int) {
+	if argv[0] == "svinit" {
+		argv[0] = svinit
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		return err.Error(), -1
+	}
+	return string(out), 0
+}
