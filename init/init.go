@@ -44,6 +44,7 @@ type initProc struct {
 	stopSig   unix.Signal  // the signal that began the shutdown
 	mainTold  bool         // the stop signal was passed to the main command
 	supTold   bool         // the supervisor was told to shut down
+	mainGone  bool         // the supervisor was told the main command is gone
 	treeTold  bool         // the rest of svinit's tree got its TERM
 	stopAt    time.Time    // when the shutdown began
 	queries   chan func()  // the HTTP server's questions, answered by the loop
@@ -316,7 +317,8 @@ func (in *initProc) stop() {
 }
 
 // progress takes the shutdown's next step once the one before is over:
-//  1. the main command gets the stop signal, and is waited for;
+//  1. nothing starts or restarts any more; the main command gets the stop
+//     signal and is waited for (it holds every service: they keep running);
 //  2. the services stop, in reverse dependency order (the supervisor);
 //  3. once every service has exited, the rest of svinit's tree (orphans,
 //     what services left behind) gets TERM;
@@ -325,18 +327,23 @@ func (in *initProc) progress() {
 	if in.phase != stopping {
 		return
 	}
+	if in.sup != nil && !in.supTold {
+		in.supTold = true
+		in.sup.Shutdown(in.main != nil)
+		in.takeNotices()
+	}
 	if in.main != nil {
 		if !in.mainTold {
 			in.mainTold = true
-			svlog.Trace("shutdown 1/3: %s to the main command (pid %d)", unix.SignalName(in.stopSig), in.main.Pid)
+			svlog.Trace("shutdown 1/3: nothing starts any more; %s to the main command (pid %d)", unix.SignalName(in.stopSig), in.main.Pid)
 			in.forward(in.stopSig)
 		}
 		return
 	}
-	if in.sup != nil && !in.supTold {
-		in.supTold = true
+	if in.sup != nil && !in.mainGone {
+		in.mainGone = true
 		svlog.Trace("shutdown 2/3: the services stop, in reverse dependency order")
-		in.sup.Shutdown()
+		in.sup.MainExited()
 		in.takeNotices()
 	}
 	if (in.sup == nil || in.sup.Done()) && !in.treeTold {
@@ -358,9 +365,9 @@ func (in *initProc) startKilling() {
 	in.waiter.publish(in.reaper, nil)
 	in.timers.deadline = nil
 	if in.sup != nil {
-		if !in.supTold { // the main command outlived the deadline
+		if !in.supTold {
 			in.supTold = true
-			in.sup.Shutdown()
+			in.sup.Shutdown(false)
 		}
 		in.sup.Deadline()
 	}

@@ -55,6 +55,7 @@ type Supervisor struct {
 	released    map[string]time.Time  // when a service stopped being supervised
 	stopping    bool                  // Shutdown was called
 	stoppedSent bool                  // NoticeStopped is out
+	mainHolds   bool                  // shutdown: PID 1's main command still runs
 	users       map[string][]*service // shutdown: who depends on each service
 	notices     []Notice              // for the owner (Notices)
 	queue       []queued              // events for other services, caused while dispatching
@@ -457,12 +458,14 @@ func (s *Supervisor) Done() bool { return len(s.services) == 0 }
 // Shutdown is the container stopping: every service is wanted down and
 // nothing starts again. A service gets its down-signal once every service
 // that depends on it has exited (its logger after it); independent ones at
-// once. NoticeStopped follows when every service has exited.
-func (s *Supervisor) Shutdown() {
+// once. With mainRuns, PID 1's main command is still running and holds
+// every service (it depends on them all) until MainExited. NoticeStopped
+// follows when every service has exited.
+func (s *Supervisor) Shutdown(mainRuns bool) {
 	if s.stopping {
 		return
 	}
-	s.stopping = true
+	s.stopping, s.mainHolds = true, mainRuns
 	if s.scanner != nil {
 		s.scanner.close()
 	}
@@ -481,14 +484,34 @@ func (s *Supervisor) Shutdown() {
 	s.checkStopped()
 }
 
+// MainExited is PID 1's main command gone, after Shutdown(true): the
+// services nothing else depends on get their down-signal now.
+func (s *Supervisor) MainExited() {
+	if !s.mainHolds {
+		return
+	}
+	s.mainHolds = false
+	var qs []queued
+	for _, v := range s.sorted() {
+		if v.st.stopping && v.st.held && !s.held(v) {
+			qs = append(qs, queued{v: v, ev: event{kind: evUnheld}})
+		}
+	}
+	s.dispatchAll(qs...)
+}
+
 // held: while the container stops, a service that depends on v (for a
-// logger: the service it logs) has not exited yet.
+// logger: the service it logs; for a main service: the main command while
+// it runs) has not exited yet.
 func (s *Supervisor) held(v *service) bool {
 	if !s.stopping {
 		return false
 	}
 	if v.parent != nil {
 		return !v.parent.released
+	}
+	if s.mainHolds {
+		return true
 	}
 	for _, w := range s.users[v.name] {
 		if w != v && !w.released {
