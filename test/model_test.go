@@ -303,10 +303,6 @@ while kill -0 $s 2>/dev/null; do wait $s; done
 		fs["down"] = ""
 	}
 	writeService(t, dir, fs)
-	require.NoError(t, os.Chmod(filepath.Join(dir, "run"), 0o755))
-	if v.kind == "daemon" {
-		require.NoError(t, os.Chmod(filepath.Join(dir, "child"), 0o755))
-	}
 }
 
 // traceLines are svinit's --trace lines, without the "svinit: trace: ".

@@ -37,8 +37,8 @@ func writeService(t *testing.T, dir string, fs files) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
 		mode := os.FileMode(0o644)
 		switch filepath.Base(path) {
-		case "run", "finish", "check":
-			mode = 0o755
+		case "run", "finish", "check", "child":
+			mode = 0o755 // "child": a helper a test's run script starts
 		}
 		if filepath.Base(filepath.Dir(path)) == "control" {
 			mode = 0o755 // runit's control/ scripts
