@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 
@@ -62,14 +63,49 @@ func parentOf(pid int) (int, bool) {
 // so a stopped process can act on it. It returns how many it signalled.
 // The shutdown sends TERM only once every service has exited (init.go's
 // progress), so it reaches orphans and what services left behind.
+//
+// Each process is pinned with a pidfd first and then checked to be still
+// in the tree (its parent is svinit or one of the processes read): a pid
+// read from /proc that was reaped and reused meanwhile is not signalled.
 func signalTree(sig unix.Signal) int {
 	n := 0
-	for _, p := range descendants(os.Getpid()) {
+	self := os.Getpid()
+	procs := descendants(self)
+	inTree := map[int]bool{self: true}
+	for _, p := range procs {
+		inTree[p] = true
+	}
+	for _, p := range procs {
+		fd, err := unix.PidfdOpen(p, 0)
+		if err != nil {
+			if errors.Is(err, unix.ESRCH) {
+				continue // gone
+			}
+			fd = -1 // no pidfds here: the plain kill below
+		}
+		if ppid, ok := parentOf(p); !ok || !inTree[ppid] {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			continue
+		}
 		n++
-		_ = unix.Kill(p, sig)
+		send(fd, p, sig)
 		if sig == unix.SIGTERM {
-			_ = unix.Kill(p, unix.SIGCONT)
+			send(fd, p, unix.SIGCONT)
+		}
+		if fd >= 0 {
+			unix.Close(fd)
 		}
 	}
 	return n
+}
+
+// send signals p through its pidfd fd, or by pid where there is none.
+func send(fd, p int, sig unix.Signal) {
+	if fd >= 0 {
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+		return
+	}
+	_ = unix.Kill(p, sig)
 }
