@@ -35,6 +35,9 @@ type Reaper struct {
 	started chan struct{}
 	closed  chan struct{}
 	viaRing atomic.Bool // the ring has reported an exit (for tests)
+	// queueOrphans: orphans' exits are queued too, with a nil Proc (tini -w
+	// warns about each one it reaps).
+	queueOrphans atomic.Bool
 }
 
 // Proc is one process started by Start.
@@ -136,6 +139,10 @@ func (r *Reaper) Orphans() int {
 	return r.orphans
 }
 
+// QueueOrphans makes Take return the exits of orphans as well, with a nil
+// Proc, from now on.
+func (r *Reaper) QueueOrphans() { r.queueOrphans.Store(true) }
+
 // Close stops the waiter once no child is left.
 func (r *Reaper) Close() { close(r.closed) }
 
@@ -218,6 +225,10 @@ func (r *Reaper) drain() {
 		p := r.procs[pid]
 		if p == nil {
 			r.orphans++
+			if r.queueOrphans.Load() {
+				r.queue = append(r.queue, Exit{Pid: pid, Status: ws})
+				r.kick()
+			}
 			continue
 		}
 		delete(r.procs, pid)

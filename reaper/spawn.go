@@ -28,6 +28,10 @@ type Spec struct {
 	// Foreground makes the child's new process group the foreground group of
 	// the terminal on the child's fd 0 (tini's behaviour with a TTY).
 	Foreground bool
+	// Ctty makes the terminal on the child's fd 0 the controlling terminal
+	// of its new session (with Setsid; dumb-init's behaviour). The terminal
+	// must belong to no session: the kernel call would take it from one.
+	Ctty bool
 }
 
 // StartError is a process that could not be started. Code is 127 for a file
@@ -88,6 +92,7 @@ func spawn(s Spec) (int, error) {
 			Setsid:     s.Setsid,
 			Setpgid:    (s.Pgid || s.Foreground) && !s.Setsid,
 			Foreground: s.Foreground && !s.Setsid,
+			Setctty:    s.Ctty && s.Setsid,
 			Ctty:       0,
 		},
 	}
