@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
 )
@@ -185,7 +187,7 @@ func childExited(ring *waitRing) (*waitRing, error) {
 			return ring, err
 		}
 		if !errors.Is(err, unix.EINVAL) {
-			svlog.Warn("reaper: waiting for children through io_uring: %v: waiting in waitid from now on", err)
+			svlog.Warn("reaper: waiting for children through io_uring: %s: waiting in waitid from now on", errstr.Text(err))
 		}
 		ring.close()
 	}

@@ -76,7 +76,7 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{filepath.Join(dir, "nope"), 127, "unable to start " + dir + "/nope: file does not exist"},
 		{"svinit-no-such-command", 127, "unable to start svinit-no-such-command: file does not exist"},
-		{script, 126, "unable to start " + script + ": permission denied (not executable?)"},
+		{script, 126, "unable to start " + script + ": access denied (not executable?)"},
 	} {
 		_, err := r.Start(Spec{Path: tc.path, Argv: []string{tc.path}})
 		var se *StartError

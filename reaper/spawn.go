@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +44,11 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string {
-	return fmt.Sprintf("unable to start %s: %s", e.Path, describeErr(e.Err))
+	hint := ""
+	if errors.Is(e.Err, unix.EACCES) {
+		hint = " (not executable?)"
+	}
+	return fmt.Sprintf("unable to start %s: %s%s", e.Path, errstr.Text(e.Err), hint)
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
@@ -53,20 +59,6 @@ func (e *StartError) Code() int {
 		return 127
 	}
 	return 126
-}
-
-func describeErr(err error) string {
-	switch {
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
-		return "file does not exist"
-	case errors.Is(err, unix.EACCES):
-		return "permission denied (not executable?)"
-	case errors.Is(err, unix.ENOEXEC):
-		return "exec format error"
-	case errors.Is(err, unix.EISDIR):
-		return "is a directory"
-	}
-	return err.Error()
 }
 
 // spawn forks and executes s. Only Reaper.Start calls it, with the reaper's

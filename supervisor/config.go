@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/svinit/svinit/supervisor/svdir"
+	"github.com/svinit/svinit/internal/errstr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,7 @@ func readConfig(dir string) (config, []error) {
 		if err == nil {
 			err = parse(string(b))
 		} else {
-			err = errors.New(svdir.ErrStr(err))
+			err = errors.New(errstr.Text(err))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s: %v", dir, name, err))

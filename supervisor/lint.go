@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/svinit/svinit/supervisor/svdir"
+	"github.com/svinit/svinit/internal/errstr"
 )
 
 // Lint checks a service tree as start-up would, without starting anything:
@@ -16,7 +16,7 @@ import (
 func Lint(root string) []string {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: unable to read: %s", root, svdir.ErrStr(err))}
+		return []string{fmt.Sprintf("%s: unable to read: %s", root, errstr.Text(err))}
 	}
 	var problems []string
 	for _, e := range entries {
@@ -26,7 +26,7 @@ func Lint(root string) []string {
 		dir := filepath.Join(root, e.Name())
 		st, err := os.Stat(dir)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: unable to stat: %s", dir, svdir.ErrStr(err)))
+			problems = append(problems, fmt.Sprintf("%s: unable to stat: %s", dir, errstr.Text(err)))
 			continue
 		}
 		if !st.IsDir() {

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"fmt"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -36,7 +38,7 @@ func unwatchable(dir string) string {
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
-		return fmt.Sprintf("unable to statfs %s: %v", dir, err)
+		return fmt.Sprintf("unable to statfs %s: %s", dir, errstr.Text(err))
 	}
 	return fsVerdict(dir, int64(st.Type))
 }

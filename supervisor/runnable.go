@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/svinit/svinit/supervisor/svdir"
+	"github.com/svinit/svinit/internal/errstr"
 )
 
 // checkRunnable tells, before a start, why a script could not run: missing,
@@ -16,7 +16,7 @@ import (
 func checkRunnable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("unable to start %s: %s", path, svdir.ErrStr(err))
+		return fmt.Errorf("unable to start %s: %s", path, errstr.Text(err))
 	}
 	if st.IsDir() {
 		return fmt.Errorf("unable to start %s: is a directory", path)
@@ -26,14 +26,14 @@ func checkRunnable(path string) error {
 	}
 	interp, err := interpreter(path)
 	if err != nil {
-		return fmt.Errorf("unable to start %s: %s", path, svdir.ErrStr(err))
+		return fmt.Errorf("unable to start %s: %s", path, errstr.Text(err))
 	}
 	if interp == "" {
 		return nil
 	}
 	ist, err := os.Stat(interp)
 	if err != nil {
-		return fmt.Errorf("unable to start %s: interpreter %s: %s", path, interp, svdir.ErrStr(err))
+		return fmt.Errorf("unable to start %s: interpreter %s: %s", path, interp, errstr.Text(err))
 	}
 	if ist.IsDir() || ist.Mode()&0o111 == 0 {
 		return fmt.Errorf("unable to start %s: interpreter %s is not executable", path, interp)

@@ -1,12 +1,12 @@
 package supervisor
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/svinit/svinit/internal/errstr"
 
 	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
@@ -22,7 +22,7 @@ func (s *Supervisor) scan() {
 	}
 	entries, err := os.ReadDir(s.root)
 	if err != nil {
-		s.warnOnce("", "unable to scan "+s.root+": "+errText(err))
+		s.warnOnce("", "unable to scan "+s.root+": "+errstr.Text(err))
 		return
 	}
 	delete(s.warned, "")
@@ -35,7 +35,7 @@ func (s *Supervisor) scan() {
 		dir := filepath.Join(s.root, name)
 		var st unix.Stat_t
 		if err := unix.Stat(dir, &st); err != nil {
-			s.warnOnce(name, "unable to stat "+dir+": "+errText(err))
+			s.warnOnce(name, "unable to stat "+dir+": "+errstr.Text(err))
 			continue
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -84,18 +84,6 @@ func (s *Supervisor) warnOnce(key, msg string) {
 	}
 }
 
-func errText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return errno.Error()
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // add starts supervising one service directory (and its log/ first).
 func (s *Supervisor) add(name, dir string, ino uint64) {
 	v := &service{name: name, dir: dir, ino: ino, notifyR: -1}
@@ -103,7 +91,7 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
 		r, w, err := os.Pipe()
 		if err != nil {
-			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errText(err))
+			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errstr.Text(err))
 			return
 		}
 		v.log = &service{name: name + "/log", dir: logDir, parent: v, pipeIn: r, pipeOut: w, notifyR: -1}
@@ -137,7 +125,7 @@ func (s *Supervisor) open(v *service) bool {
 			v.err, err = s.opts.Logs.Add(v.name, "stderr")
 		}
 		if err != nil {
-			svlog.Warn("%s: unable to make its output pipes: %v: it writes to svinit's own stdout", v.name, err)
+			svlog.Warn("%s: unable to make its output pipes: %s: it writes to svinit's own stdout", v.name, errstr.Text(err))
 			s.closeOutput(v)
 		}
 	}
@@ -171,7 +159,7 @@ func (s *Supervisor) watchControl(v *service) {
 	}
 	tok, err := s.poller.add(int(v.sup.Control.Fd()), func() { s.controlReady(v) })
 	if err != nil {
-		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errText(err))
+		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errstr.Text(err))
 		return
 	}
 	v.ctlToken = tok

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
@@ -23,12 +25,12 @@ func (s *Supervisor) openScanControl() {
 		return
 	}
 	if err := unix.Mkfifo(path, 0o600); err != nil && err != unix.EEXIST {
-		svlog.Warn("unable to create %s: %s: svscanctl will not reach svinit", path, errText(err))
+		svlog.Warn("unable to create %s: %s: svscanctl will not reach svinit", path, errstr.Text(err))
 		return
 	}
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		svlog.Warn("unable to open %s: %s: svscanctl will not reach svinit", path, errText(err))
+		svlog.Warn("unable to open %s: %s: svscanctl will not reach svinit", path, errstr.Text(err))
 		return
 	}
 	s.scanCtl = os.NewFile(uintptr(fd), path)

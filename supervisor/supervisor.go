@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/reaper"
@@ -92,13 +94,13 @@ func (s *Supervisor) post(f func()) { s.events <- f }
 func (s *Supervisor) Start() {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		svlog.Warn("unable to open %s: %v: services get a closed stdin", os.DevNull, err)
+		svlog.Warn("unable to open %s: %s: services get a closed stdin", os.DevNull, errstr.Text(err))
 	}
 	s.devnull = devnull
 	if p, err := newPoller(func(tok uint32) { s.post(func() { s.poller.fire(tok) }) }); err == nil {
 		s.poller = p
 	} else {
-		svlog.Warn("epoll: %v: services run, but svc and sv cannot control them", err)
+		svlog.Warn("epoll: %s: services run, but svc and sv cannot control them", errstr.Text(err))
 	}
 	s.scanner = startScanner(s)
 	s.openScanControl()
@@ -283,7 +285,7 @@ func (s *Supervisor) signal(v *service, sig unix.Signal, group bool) {
 		return
 	}
 	if err := s.reaper.Signal(v.proc, sig, group); err != nil && !errors.Is(err, unix.ESRCH) {
-		svlog.Warn("%s: unable to send %s to %d: %v", v.name, unix.SignalName(sig), v.proc.Pid, err)
+		svlog.Warn("%s: unable to send %s to %d: %s", v.name, unix.SignalName(sig), v.proc.Pid, errstr.Text(err))
 	}
 }
 

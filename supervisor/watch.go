@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
 )
@@ -39,8 +41,10 @@ func startScanner(s *Supervisor) *scanner {
 	sc := &scanner{s: s, fd: -1, lost: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
 	sc.wd.Store(-1)
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	why := fmt.Sprintf("inotify: %v", err)
-	if err == nil {
+	var why string
+	if err != nil {
+		why = "inotify: " + errstr.Text(err)
+	} else {
 		sc.fd = fd
 		sc.file = os.NewFile(uintptr(fd), "inotify")
 		go sc.readInotify()
@@ -58,7 +62,7 @@ func (sc *scanner) watch() string {
 	}
 	wd, err := unix.InotifyAddWatch(sc.fd, sc.s.root, watchMask)
 	if err != nil {
-		return fmt.Sprintf("unable to watch %s: %v", sc.s.root, err)
+		return fmt.Sprintf("unable to watch %s: %s", sc.s.root, errstr.Text(err))
 	}
 	sc.wd.Store(int32(wd))
 	return unwatchable(sc.s.root)

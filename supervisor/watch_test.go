@@ -21,7 +21,7 @@ func TestFSVerdict(t *testing.T) {
 	require.Equal(t, "/service is on fuse, where inotify may miss changes made elsewhere", fsVerdict("/service", unix.FUSE_SUPER_MAGIC))
 	require.Equal(t, "/service is on a filesystem of type 0x1234, where inotify may miss changes made elsewhere", fsVerdict("/service", 0x1234))
 	require.Empty(t, unwatchable(t.TempDir()), "the test's temporary directory is on a local filesystem")
-	require.Contains(t, unwatchable("/nonexistent/service"), "unable to statfs /nonexistent/service: no such file or directory")
+	require.Contains(t, unwatchable("/nonexistent/service"), "unable to statfs /nonexistent/service: file does not exist")
 	link := filepath.Join(t.TempDir(), "service")
 	require.NoError(t, os.Symlink(t.TempDir(), link))
 	require.Equal(t, link+" is a symlink, which can be pointed elsewhere unseen by inotify", unwatchable(link))

@@ -200,8 +200,8 @@ func TestUnstartableCommand(t *testing.T) {
 	}{
 		{filepath.Join(dir, "missing"), 127, "file does not exist"},
 		{"no-such-command-anywhere", 127, "file does not exist"},
-		{notExec, 126, "permission denied"},
-		{dir, 126, "permission denied"},
+		{notExec, 126, "access denied (not executable?)"},
+		{dir, 126, "access denied (not executable?)"},
 	} {
 		r := startNS(t, tc.path)
 		require.Equal(t, tc.code, r.wait(10*time.Second), tc.path)

@@ -286,7 +286,7 @@ func TestRootAppearsLater(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "service")
 	r := startNS(t, "-s", root, "--rescan", "300ms")
 	require.Eventually(t, func() bool {
-		return strings.Contains(r.stderr.String(), "unable to watch "+root+": no such file or directory: checking "+root+" every 300ms")
+		return strings.Contains(r.stderr.String(), "unable to watch "+root+": file does not exist: checking "+root+" every 300ms")
 	},
 		5*time.Second, time.Millisecond, "stderr: %s", r.stderr)
 	writeService(t, filepath.Join(root, "a"), files{"run": sh("exec sleep 1000")})
@@ -325,7 +325,7 @@ func TestBrokenRunScripts(t *testing.T) {
 		require.Equal(t, msg, st.LastError, name)
 		require.Contains(t, r.stderr.String(), "svinit: warning: "+msg)
 	}
-	require.Contains(t, r.stderr.String(), "svinit: warning: unable to stat "+root+"/dangling: no such file or directory")
+	require.Contains(t, r.stderr.String(), "svinit: warning: unable to stat "+root+"/dangling: file does not exist")
 	time.Sleep(2500 * time.Millisecond)
 	attempts := strings.Count(r.stderr.String(), want["no-run"])
 	require.LessOrEqual(t, attempts, 3, "backoff, not a hot loop")

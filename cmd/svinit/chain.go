@@ -7,8 +7,9 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/chain"
-	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,7 +30,7 @@ func run(name string, argv []string, setup ...func() error) int {
 	runtime.LockOSThread() // the setup and the exec on one thread
 	p, err := chain.Prepare(argv, "")
 	if err != nil {
-		return fatal(name, "unable to run %s: %s", argv[0], svdir.ErrStr(err))
+		return fatal(name, "unable to run %s: %s", argv[0], errstr.Text(err))
 	}
 	for _, f := range setup {
 		if err := f(); err != nil {
@@ -37,7 +38,7 @@ func run(name string, argv []string, setup ...func() error) int {
 		}
 	}
 	err = p.Run()
-	return fatal(name, "unable to run %s: %s", argv[0], svdir.ErrStr(err))
+	return fatal(name, "unable to run %s: %s", argv[0], errstr.Text(err))
 }
 
 // runSetuidgid is daemontools' setuidgid ACCOUNT CHILD.
@@ -229,27 +230,27 @@ func (p *chpstPlan) apply(argv []string) int {
 		// daemontools' envdir fails.
 		skip := func(path string, err error) {
 			if p.verbose {
-				fmt.Fprintf(os.Stderr, "chpst: warning: unable to read %s: %s\n", path, svdir.ErrStr(err))
+				fmt.Fprintf(os.Stderr, "chpst: warning: unable to read %s: %s\n", path, errstr.Text(err))
 			}
 		}
 		if err := chain.Envdir(p.env, skip); err != nil {
 			if de, ok := err.(*chain.DirError); ok {
-				return chpstFatal("unable to switch to directory: %s: %s", de.Dir, svdir.ErrStr(de.Err))
+				return chpstFatal("unable to switch to directory: %s: %s", de.Dir, errstr.Text(de.Err))
 			}
 			return chpstFatal("%v", err)
 		}
 	}
 	if p.root != "" {
 		if err := os.Chdir(p.root); err != nil {
-			return chpstFatal("unable to change directory: %s: %s", p.root, svdir.ErrStr(err))
+			return chpstFatal("unable to change directory: %s: %s", p.root, errstr.Text(err))
 		}
 		if err := syscall.Chroot("."); err != nil {
-			return chpstFatal("unable to change root directory: %s", svdir.ErrStr(err))
+			return chpstFatal("unable to change root directory: %s", errstr.Text(err))
 		}
 	}
 	if p.nice != 0 {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, p.nice); err != nil {
-			return chpstFatal("unable to set niceness: %s", svdir.ErrStr(err))
+			return chpstFatal("unable to set niceness: %s", errstr.Text(err))
 		}
 	}
 	if p.lock != "" {
@@ -259,7 +260,7 @@ func (p *chpstPlan) apply(argv []string) int {
 	}
 	prepared, err := chain.Prepare(argv, p.argv0)
 	if err != nil {
-		return chpstFatal("unable to run: %s: %s", argv[0], svdir.ErrStr(err))
+		return chpstFatal("unable to run: %s: %s", argv[0], errstr.Text(err))
 	}
 	if p.user != "" {
 		if err := acct.Become(); err != nil {
@@ -276,7 +277,7 @@ func (p *chpstPlan) apply(argv []string) int {
 		syscall.Close(fd)
 	}
 	err = prepared.Run()
-	return chpstFatal("unable to run: %s: %s", argv[0], svdir.ErrStr(err))
+	return chpstFatal("unable to run: %s: %s", argv[0], errstr.Text(err))
 }
 
 // takeLock opens the lock file and takes an exclusive lock on it: -l
@@ -285,14 +286,14 @@ func (p *chpstPlan) apply(argv []string) int {
 func (p *chpstPlan) takeLock() int {
 	fd, err := unix.Open(p.lock, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT, 0o600)
 	if err != nil {
-		return chpstFatal("unable to open lock: %s: %s", p.lock, svdir.ErrStr(err))
+		return chpstFatal("unable to open lock: %s: %s", p.lock, errstr.Text(err))
 	}
 	how := unix.LOCK_EX
 	if !p.lockWait {
 		how |= unix.LOCK_NB
 	}
 	if err := unix.Flock(fd, how); err != nil {
-		return chpstFatal("unable to lock: %s: %s", p.lock, svdir.ErrStr(err))
+		return chpstFatal("unable to lock: %s: %s", p.lock, errstr.Text(err))
 	}
 	return 0
 }

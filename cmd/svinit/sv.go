@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/supervisor/svdir"
 )
 
@@ -184,19 +186,19 @@ func (r *svRun) get() int {
 		return 0
 	}
 	if err != nil {
-		r.warn("unable to open supervise/ok", errors.New(svdir.ErrStr(err)))
+		r.warn("unable to open supervise/ok", errors.New(errstr.Text(err)))
 		return -1
 	}
 	f, err := os.Open(filepath.Join(r.dir, "supervise/status"))
 	if err != nil {
-		r.warn("unable to open supervise/status", errors.New(svdir.ErrStr(err)))
+		r.warn("unable to open supervise/status", errors.New(errstr.Text(err)))
 		return -1
 	}
 	defer f.Close()
 	n, err := f.Read(r.st[:])
 	switch {
 	case err != nil:
-		r.warn("unable to read supervise/status", errors.New(svdir.ErrStr(err)))
+		r.warn("unable to read supervise/status", errors.New(errstr.Text(err)))
 		return -1
 	case n != svdir.StatusSize:
 		r.warn("unable to read supervise/status: bad format", nil)
@@ -214,7 +216,7 @@ func (r *svRun) decoded() svdir.Status {
 func (r *svRun) print(m, dir string) int {
 	up, err := normallyUp(dir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "warning: unable to stat %s/down: %s\n", r.name, svdir.ErrStr(err))
+		fmt.Fprintf(os.Stderr, "warning: unable to stat %s/down: %s\n", r.name, errstr.Text(err))
 		return 0
 	}
 	st := r.decoded()
@@ -255,7 +257,7 @@ func (r *svRun) status() int {
 		}
 		r.dir = main
 	} else if err != nil && !os.IsNotExist(err) {
-		r.out.WriteString("; log: warning: unable to change to log service directory: " + svdir.ErrStr(err))
+		r.out.WriteString("; log: warning: unable to change to log service directory: " + errstr.Text(err))
 	}
 	r.out.WriteString("\n")
 	return res
@@ -279,7 +281,7 @@ func (r *svRun) control() int {
 		return -1
 	}
 	if err != nil {
-		r.warn("unable to open supervise/control", errors.New(svdir.ErrStr(err)))
+		r.warn("unable to open supervise/control", errors.New(errstr.Text(err)))
 		return -1
 	}
 	return 1

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/supervisor/svdir"
 )
 
@@ -34,7 +36,7 @@ func runSvc(args []string) int {
 		case errors.Is(err, svdir.ErrNotRunning):
 			fmt.Fprintf(os.Stderr, "svc: warning: unable to control %s: supervise not running\n", dir)
 		case err != nil:
-			fmt.Fprintf(os.Stderr, "svc: warning: unable to control %s: %s\n", dir, svdir.ErrStr(err))
+			fmt.Fprintf(os.Stderr, "svc: warning: unable to control %s: %s\n", dir, errstr.Text(err))
 		}
 	}
 	return 0
@@ -54,5 +56,5 @@ func chdirErr(err error) string {
 	if err == nil {
 		return "not a directory"
 	}
-	return svdir.ErrStr(err)
+	return errstr.Text(err)
 }

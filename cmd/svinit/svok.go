@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/supervisor/svdir"
 )
 
@@ -27,6 +29,6 @@ func runSvok(args []string) int {
 	case errors.Is(err, svdir.ErrNotRunning), errors.Is(err, os.ErrNotExist):
 		return 100
 	}
-	fmt.Fprintf(os.Stderr, "svok: fatal: unable to open %s/supervise/ok: %s\n", dir, svdir.ErrStr(err))
+	fmt.Fprintf(os.Stderr, "svok: fatal: unable to open %s/supervise/ok: %s\n", dir, errstr.Text(err))
 	return 111
 }

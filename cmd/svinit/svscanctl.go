@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/supervisor"
 	"github.com/svinit/svinit/supervisor/svdir"
 )
@@ -28,7 +30,7 @@ func runSvscanctl(args []string) int {
 			fmt.Fprintf(os.Stderr, "svscanctl: fatal: unable to control %s: svinit not running\n", rest[0])
 			return 100
 		}
-		fmt.Fprintf(os.Stderr, "svscanctl: fatal: unable to control %s: %s\n", rest[0], svdir.ErrStr(err))
+		fmt.Fprintf(os.Stderr, "svscanctl: fatal: unable to control %s: %s\n", rest[0], errstr.Text(err))
 		return 111
 	}
 	return 0

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/supervisor/svdir"
 )
 
@@ -49,20 +51,20 @@ func svstatLine(dir string, now time.Time) string {
 	}
 	normallyUp, err := normallyUp(dir)
 	if err != nil {
-		return "unable to stat down: " + svdir.ErrStr(err)
+		return "unable to stat down: " + errstr.Text(err)
 	}
 	if err := svdir.Alive(dir); err != nil {
 		if errors.Is(err, svdir.ErrNotRunning) {
 			return "supervise not running"
 		}
-		return "unable to open supervise/ok: " + svdir.ErrStr(err)
+		return "unable to open supervise/ok: " + errstr.Text(err)
 	}
 	st, err := svdir.ReadStatus(dir, false)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return "unable to open supervise/status: " + svdir.ErrStr(err)
+			return "unable to open supervise/status: " + errstr.Text(err)
 		}
-		return "unable to read supervise/status: " + svdir.ErrStr(err)
+		return "unable to read supervise/status: " + errstr.Text(err)
 	}
 	var b strings.Builder
 	if st.Pid != 0 {
@@ -152,7 +154,7 @@ func statusJSON(dir string, now time.Time) svdir.Report {
 		st, err = svdir.ReadStatus(dir, false)
 	}
 	if err != nil {
-		out.State, out.Error = "unknown", svdir.ErrStr(err)
+		out.State, out.Error = "unknown", errstr.Text(err)
 		if errors.Is(err, svdir.ErrNotRunning) {
 			out.Error = "supervise not running"
 		}

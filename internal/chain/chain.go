@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/svinit/svinit/supervisor/svdir"
+	"github.com/svinit/svinit/internal/errstr"
 )
 
 // Account is a user, and the group it runs under.
@@ -62,13 +62,13 @@ func LookupAccount(spec string, groupsAllowed bool) (Account, error) {
 // its threads).
 func (a Account) Become() error {
 	if err := syscall.Setgroups(a.Groups); err != nil {
-		return fmt.Errorf("unable to setgroups: %s", svdir.ErrStr(err))
+		return fmt.Errorf("unable to setgroups: %s", errstr.Text(err))
 	}
 	if err := syscall.Setgid(a.GID); err != nil {
-		return fmt.Errorf("unable to setgid: %s", svdir.ErrStr(err))
+		return fmt.Errorf("unable to setgid: %s", errstr.Text(err))
 	}
 	if err := syscall.Setuid(a.UID); err != nil {
-		return fmt.Errorf("unable to setuid: %s", svdir.ErrStr(err))
+		return fmt.Errorf("unable to setuid: %s", errstr.Text(err))
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func Envdir(dir string, skipDir func(path string, err error)) error {
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return fmt.Errorf("unable to read directory %s: %s", dir, svdir.ErrStr(err))
+		return fmt.Errorf("unable to read directory %s: %s", dir, errstr.Text(err))
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -109,7 +109,7 @@ func Envdir(dir string, skipDir func(path string, err error)) error {
 			continue
 		}
 		if err != nil && !errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("unable to read %s: %s", path, svdir.ErrStr(err))
+			return fmt.Errorf("unable to read %s: %s", path, errstr.Text(err))
 		}
 		if len(b) == 0 {
 			os.Unsetenv(name)
@@ -135,7 +135,7 @@ type DirError struct {
 }
 
 func (e *DirError) Error() string {
-	return "unable to switch to directory " + e.Dir + ": " + svdir.ErrStr(e.Err)
+	return "unable to switch to directory " + e.Dir + ": " + errstr.Text(e.Err)
 }
 
 // Limit is one resource limit to set: Value is the soft limit; Hard means
@@ -151,14 +151,14 @@ func SetLimits(limits []Limit) error {
 	for _, l := range limits {
 		var r syscall.Rlimit
 		if err := syscall.Getrlimit(l.Resource, &r); err != nil {
-			return fmt.Errorf("unable to getrlimit: %s", svdir.ErrStr(err))
+			return fmt.Errorf("unable to getrlimit: %s", errstr.Text(err))
 		}
 		r.Cur = l.Value
 		if l.Hard || r.Cur > r.Max {
 			r.Cur = r.Max
 		}
 		if err := syscall.Setrlimit(l.Resource, &r); err != nil {
-			return fmt.Errorf("unable to setrlimit: %s", svdir.ErrStr(err))
+			return fmt.Errorf("unable to setrlimit: %s", errstr.Text(err))
 		}
 	}
 	return nil

@@ -1,13 +1,14 @@
 package multilog
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/svinit/svinit/internal/errstr"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,7 +87,7 @@ func (d *logDir) writePart(p []byte) {
 		d.written += n
 		p = p[n:]
 		if err != nil {
-			warn("unable to write to %s/current, pausing: %v", d.path, errText(err))
+			warn("unable to write to %s/current, pausing: %v", d.path, errstr.Text(err))
 			time.Sleep(retry)
 		}
 	}
@@ -110,7 +111,7 @@ func (d *logDir) rotate() {
 		if err == nil {
 			break
 		}
-		warn("unable to rotate %s, pausing: %v", d.path, errText(err))
+		warn("unable to rotate %s, pausing: %v", d.path, errstr.Text(err))
 		time.Sleep(retry)
 	}
 	d.prune()
@@ -143,14 +144,6 @@ func (d *logDir) close() {
 	}
 }
 
-func errText(err error) string {
-	var errno unix.Errno
-	if errors.As(err, &errno) && errno == unix.ENOSPC {
-		return "out of disk space"
-	}
-	return err.Error()
-}
-
 // statusFile is =file: the head of the last selected line, padded with
 // newlines to maxLine+1 bytes, written over the start of the file.
 type statusFile struct {
@@ -178,7 +171,7 @@ func (st *statusFile) write(head []byte) {
 		if err == nil {
 			return
 		}
-		warn("unable to write %s, pausing: %v", st.path, errText(err))
+		warn("unable to write %s, pausing: %v", st.path, errstr.Text(err))
 		time.Sleep(retry)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"github.com/svinit/svinit/internal/svlog"
 )
 
@@ -37,7 +39,7 @@ func Listen(path string) error {
 			n, _, err := c.ReadFrom(buf)
 			if err != nil {
 				if !errors.Is(err, net.ErrClosed) {
-					svlog.Warn("syslog socket %s: %v", path, err)
+					svlog.Warn("syslog socket %s: %s", path, errstr.Text(err))
 				}
 				return
 			}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/svinit/svinit/internal/errstr"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -55,7 +57,7 @@ func MakePrivateDir(dir string) error {
 		}
 		dir = target
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return fmt.Errorf("unable to create %s: %s", filepath.Dir(dir), ErrStr(err))
+			return fmt.Errorf("unable to create %s: %s", filepath.Dir(dir), errstr.Text(err))
 		}
 	}
 	err := os.Mkdir(dir, 0o700)
@@ -64,7 +66,7 @@ func MakePrivateDir(dir string) error {
 		if errors.Is(err, unix.EROFS) {
 			hint = " (on a read-only tree, make supervise a symlink to a writable place such as /run/svinit/NAME)"
 		}
-		return fmt.Errorf("unable to create %s: %s%s", dir, ErrStr(err), hint)
+		return fmt.Errorf("unable to create %s: %s%s", dir, errstr.Text(err), hint)
 	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
@@ -74,7 +76,7 @@ func MakePrivateDir(dir string) error {
 		return fmt.Errorf("unable to use %s: owned by uid %d, not by svinit's uid %d", dir, owner, os.Geteuid())
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("unable to set mode 0700 on %s: %s", dir, ErrStr(err))
+		return fmt.Errorf("unable to set mode 0700 on %s: %s", dir, errstr.Text(err))
 	}
 	return nil
 }
@@ -85,7 +87,7 @@ func (s *Supervise) takeLock() error {
 	path := filepath.Join(s.Path, "lock")
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return fmt.Errorf("unable to open %s: %s", path, ErrStr(err))
+		return fmt.Errorf("unable to open %s: %s", path, errstr.Text(err))
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		unix.Close(fd)
@@ -105,7 +107,7 @@ func (s *Supervise) takeLock() error {
 func openFifo(path string, mode int) (*os.File, error) {
 	err := unix.Mkfifo(path, 0o600)
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("unable to create %s: %s", path, ErrStr(err))
+		return nil, fmt.Errorf("unable to create %s: %s", path, errstr.Text(err))
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
@@ -114,7 +116,7 @@ func openFifo(path string, mode int) (*os.File, error) {
 	_ = unix.Chmod(path, 0o600)
 	fd, err := unix.Open(path, mode|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, fmt.Errorf("unable to open %s: %s", path, ErrStr(err))
+		return nil, fmt.Errorf("unable to open %s: %s", path, errstr.Text(err))
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
@@ -169,15 +171,15 @@ func (s *Supervise) replace(name string, data []byte) error {
 	_ = unix.Unlink(path + ".new")
 	fd, err := unix.Open(path+".new", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
-		return fmt.Errorf("unable to write %s.new: %s", path, ErrStr(err))
+		return fmt.Errorf("unable to write %s.new: %s", path, errstr.Text(err))
 	}
 	_, werr := unix.Write(fd, data)
 	unix.Close(fd)
 	if werr != nil {
-		return fmt.Errorf("unable to write %s.new: %s", path, ErrStr(werr))
+		return fmt.Errorf("unable to write %s.new: %s", path, errstr.Text(werr))
 	}
 	if err := os.Rename(path+".new", path); err != nil {
-		return fmt.Errorf("unable to rename %s.new: %s", path, ErrStr(err))
+		return fmt.Errorf("unable to rename %s.new: %s", path, errstr.Text(err))
 	}
 	s.written[name] = string(data)
 	return nil

@@ -183,11 +183,6 @@ func TestPlantedSymlinksNeverFollowed(t *testing.T) {
 	}
 }
 
-func TestErrStr(t *testing.T) {
-	_, err := os.Open("/nonexistent/x")
-	require.Equal(t, "file does not exist", ErrStr(err))
-}
-
 func TestEpochOffset(t *testing.T) {
 	b := Status{When: time.Unix(0, 0)}.Encode()
 	require.Equal(t, "400000000000000a", hex.EncodeToString(b[:8]), "2^62 + 10 at the Unix epoch")

@@ -1,17 +1,24 @@
-package svdir
+// Package errstr is svinit's one wording of system errors, the daemon's and
+// the applets' alike: the words daemontools and runit use for errno values
+// (djb's error_str), so that svinit's applets print what theirs print and
+// its log reads the same way ("svinit: warning: unable to start
+// /service/web/run: file does not exist"). A message says the operation,
+// the path and then Text of the cause: Unable builds it.
+package errstr
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// djbErrors are the words daemontools and runit use for errno values
-// (djb's error_str), so that our applets print what theirs print.
-var djbErrors = map[unix.Errno]string{
+// djb are daemontools' words for errno values.
+var djb = map[unix.Errno]string{
 	unix.EINTR: "interrupted system call", unix.ENOMEM: "out of memory",
 	unix.ENOENT: "file does not exist", unix.EIO: "input/output error",
 	unix.EEXIST: "file already exists", unix.EPERM: "permission denied",
@@ -26,21 +33,30 @@ var djbErrors = map[unix.Errno]string{
 	unix.ETXTBSY: "text busy", unix.EBADF: "file descriptor not open",
 }
 
-// ErrStr is the djb wording of err's errno, or err's own text.
-func ErrStr(err error) string {
+// Text is the cause in err, without the path a PathError repeats: djb's
+// word for an errno, or err's own text.
+func Text(err error) string {
+	if err == nil {
+		return "no error"
+	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		if s, ok := djbErrors[errno]; ok {
+		if s, ok := djb[errno]; ok {
 			return s
 		}
 		return errno.Error()
+	}
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return "file does not exist"
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
 	}
-	if errors.Is(err, os.ErrNotExist) {
-		return "file does not exist"
-	}
 	return strings.TrimSpace(err.Error())
+}
+
+// Unable is the error "unable to OP PATH: CAUSE".
+func Unable(op, path string, err error) error {
+	return fmt.Errorf("unable to %s %s: %s", op, path, Text(err))
 }
