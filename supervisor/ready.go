@@ -27,7 +27,7 @@ func (s *Supervisor) notifyPipe(v *service) (w *os.File, err error) {
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, err
 	}
-	tok, err := s.poller.add(fds[0], func() { s.notifyReady(v) })
+	tok, err := s.watchFd(fds[0], func() { s.notifyReady(v) })
 	if err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
@@ -60,12 +60,12 @@ func (s *Supervisor) notifyReady(v *service) {
 			break
 		}
 	}
-	s.poller.rearm(fd, v.notifyTok)
+	s.poller.Rearm(fd, v.notifyTok)
 }
 
 func (s *Supervisor) closeNotify(v *service) {
 	if v.notifyR >= 0 {
-		s.poller.remove(v.notifyR, v.notifyTok)
+		s.poller.Remove(v.notifyR, v.notifyTok)
 		unix.Close(v.notifyR)
 		v.notifyR = -1
 	}

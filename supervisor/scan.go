@@ -157,7 +157,7 @@ func (s *Supervisor) watchControl(v *service) {
 	if s.poller == nil {
 		return // no epoll: warned at start; the service runs, uncontrolled
 	}
-	tok, err := s.poller.add(int(v.sup.Control.Fd()), func() { s.controlReady(v) })
+	tok, err := s.watchFd(int(v.sup.Control.Fd()), func() { s.controlReady(v) })
 	if err != nil {
 		s.warnOnce(v.name, "unable to watch "+v.sup.Control.Name()+": "+errstr.Text(err))
 		return
@@ -181,7 +181,7 @@ func (s *Supervisor) controlReady(v *service) {
 		s.control(v, string(buf[:n]))
 	}
 	if !v.released {
-		s.poller.rearm(fd, v.ctlToken)
+		s.poller.Rearm(fd, v.ctlToken)
 	}
 }
 
@@ -222,7 +222,7 @@ func (s *Supervisor) release(v *service) {
 	}
 	if v.sup != nil {
 		if v.ctlToken != 0 && s.poller != nil {
-			s.poller.remove(int(v.sup.Control.Fd()), v.ctlToken)
+			s.poller.Remove(int(v.sup.Control.Fd()), v.ctlToken)
 		}
 		v.sup.Close()
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/svinit/svinit/internal/poller"
+
 	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/reaper"
 	"github.com/svinit/svinit/supervisor/svdir"
@@ -16,7 +18,7 @@ type service struct {
 	dir        string // absolute path of the service directory
 	ino        uint64 // identity: a directory replaced under the same name is new
 	sup        *svdir.Supervise
-	ctlToken   uint32 // the control FIFO's registration with the poller
+	ctlToken   poller.Token // the control FIFO's registration with the poller
 	st         state
 	proc       *reaper.Proc // ./run or ./finish while one runs
 	when       time.Time    // runit's status stamp: start of ./run, or became down
@@ -32,7 +34,7 @@ type service struct {
 	cfg       config       // the service's optional files, read before each start
 	ready     bool         // up and ready (notification-fd, ./check, or at once)
 	notifyR   int          // read end of the notification-fd pipe (-1: none)
-	notifyTok uint32       // its registration with the poller
+	notifyTok poller.Token // its registration with the poller
 	checkProc *reaper.Proc // ./check while it runs
 	waiting   string       // which dependency keeps it from starting
 	lastCode  int          // the last exit of ./run as a code (128+N for a signal)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/svinit/svinit/internal/poller"
+
 	"github.com/svinit/svinit/internal/errstr"
 
 	"github.com/svinit/svinit/internal/logmux"
@@ -66,7 +68,7 @@ type Supervisor struct {
 	isDirty     map[*service]bool
 	scanner     *scanner
 	scanCtl     *os.File
-	poller      *poller
+	poller      *poller.Poller
 }
 
 // New makes a Supervisor for the tree at root; Start begins the work.
@@ -85,6 +87,19 @@ func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
 	}
 }
 
+// watchFd registers fd with the poller: onReady runs on the loop when fd is
+// readable, if the registration is still the same then; it must Rearm or
+// Remove it.
+func (s *Supervisor) watchFd(fd int, onReady func()) (poller.Token, error) {
+	return s.poller.Add(fd, func(tok poller.Token) {
+		s.post(func() {
+			if s.poller.Live(tok) {
+				onReady()
+			}
+		})
+	})
+}
+
 // Events carries work for the loop: run each function received, in order.
 func (s *Supervisor) Events() <-chan func() { return s.events }
 
@@ -97,7 +112,7 @@ func (s *Supervisor) Start() {
 		svlog.Warn("unable to open %s: %s: services get a closed stdin", os.DevNull, errstr.Text(err))
 	}
 	s.devnull = devnull
-	if p, err := newPoller(func(tok uint32) { s.post(func() { s.poller.fire(tok) }) }); err == nil {
+	if p, err := poller.New(); err == nil {
 		s.poller = p
 	} else {
 		svlog.Warn("epoll: %s: services run, but svc and sv cannot control them", errstr.Text(err))

@@ -1,14 +1,16 @@
 // Package logmux copies the services' output to svinit's own stdout and
 // stderr, a line at a time with the service's name in front (svlog.Line).
-// One goroutine reads every pipe through one epoll set; the pipes are made
+// The pipes are read on the goroutine of a poller (internal/poller), as
+// soon as they are readable, never waiting for the event loop; they are made
 // once per service and held open by svinit, so a restart loses no line.
 package logmux
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"sync"
+
+	"github.com/svinit/svinit/internal/poller"
 
 	"github.com/svinit/svinit/internal/svlog"
 	"golang.org/x/sys/unix"
@@ -20,10 +22,9 @@ const MaxLine = 64 << 10
 
 // Mux reads many pipes.
 type Mux struct {
-	epfd  int
+	poll  *poller.Poller
 	mu    sync.Mutex
-	next  uint32
-	pipes map[uint32]*Pipe
+	pipes map[poller.Token]*Pipe
 }
 
 // Pipe is one stream of one service: svinit keeps W open and gives it to
@@ -34,18 +35,16 @@ type Pipe struct {
 	service string
 	stream  string
 	partial []byte
-	tok     uint32
+	tok     poller.Token
 }
 
-// New starts the copying goroutine.
+// New starts the poller the copying runs on.
 func New() (*Mux, error) {
-	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	p, err := poller.New()
 	if err != nil {
 		return nil, err
 	}
-	m := &Mux{epfd: fd, pipes: map[uint32]*Pipe{}}
-	go m.run()
-	return m, nil
+	return &Mux{poll: p, pipes: map[poller.Token]*Pipe{}}, nil
 }
 
 // Add makes a pipe whose lines come out as "service: line" on stream.
@@ -59,17 +58,30 @@ func (m *Mux) Add(service, stream string) (*Pipe, error) {
 		unix.Close(fds[1])
 		return nil, err
 	}
+	p := &Pipe{W: os.NewFile(uintptr(fds[1]), service+" "+stream), r: fds[0], service: service, stream: stream}
+	// Under the lock until registered: the first readiness waits for it.
 	m.mu.Lock()
-	m.next++
-	p := &Pipe{W: os.NewFile(uintptr(fds[1]), service+" "+stream), r: fds[0], service: service, stream: stream, tok: m.next}
-	m.pipes[p.tok] = p
-	m.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p.tok)}
-	if err := unix.EpollCtl(m.epfd, unix.EPOLL_CTL_ADD, p.r, &ev); err != nil {
-		m.drop(p)
+	defer m.mu.Unlock()
+	tok, err := m.poll.Add(p.r, m.readable)
+	if err != nil {
+		unix.Close(p.r)
+		p.W.Close()
 		return nil, err
 	}
+	p.tok = tok
+	m.pipes[tok] = p
 	return p, nil
+}
+
+// readable copies what a pipe has (on the poller's goroutine) and asks for
+// more, unless the pipe was closed meanwhile.
+func (m *Mux) readable(tok poller.Token) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.pipes[tok]; p != nil {
+		m.copy(p)
+		m.poll.Rearm(p.r, tok)
+	}
 }
 
 // Close stops a pipe: what is still in it is copied first, then both ends
@@ -83,37 +95,9 @@ func (m *Mux) Close(p *Pipe) {
 	}
 	m.copy(p)
 	m.flush(p)
-	_ = unix.EpollCtl(m.epfd, unix.EPOLL_CTL_DEL, p.r, nil)
+	m.poll.Remove(p.r, p.tok)
 	delete(m.pipes, p.tok)
 	unix.Close(p.r)
-}
-
-func (m *Mux) drop(p *Pipe) {
-	m.mu.Lock()
-	delete(m.pipes, p.tok)
-	m.mu.Unlock()
-	unix.Close(p.r)
-	p.W.Close()
-}
-
-func (m *Mux) run() {
-	events := make([]unix.EpollEvent, 64)
-	for {
-		n, err := unix.EpollWait(m.epfd, events, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return
-		}
-		m.mu.Lock()
-		for _, ev := range events[:n] {
-			if p := m.pipes[uint32(ev.Fd)]; p != nil {
-				m.copy(p)
-			}
-		}
-		m.mu.Unlock()
-	}
 }
 
 var readBuf = make([]byte, 64<<10)
