@@ -3,13 +3,10 @@ package pid1
 import (
 	"errors"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/internal/svlog"
-	"github.com/svinit/svinit/internal/syslogd"
 	"github.com/svinit/svinit/reaper"
 	"github.com/svinit/svinit/supervisor"
 	"golang.org/x/sys/unix"
@@ -66,43 +63,8 @@ type timers struct {
 // runs the main command, and returns the exit code svinit must exit with;
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
-	in := &initProc{cfg: cfg, sigs: notifyAll(), queries: make(chan func(), 16), waiter: newSigWaiter(cfg.Group)}
-	// PID 1 lives long and allocates little: collect at +25 %, and not at
-	// all while nothing happens (quiet.go).
-	in.quiet = newQuiet()
-	// One P: the loop, the reaper and the log copier hand work to each other
-	// on one thread instead of waking a second, and an explicit GOMAXPROCS
-	// stops the runtime re-reading the cgroup's CPU limit each time it wakes.
-	runtime.GOMAXPROCS(1)
-	becomeReaper()
-	in.reaper = reaper.New()
-	if cfg.HTTP != "" {
-		if err := in.serveHTTP(cfg.HTTP); err != nil {
-			svlog.Warn("unable to serve HTTP on %s: %v", cfg.HTTP, err)
-		}
-	}
-	svlog.SetJSON(cfg.LogJSON)
-	svlog.SetTrace(cfg.Trace)
-	if cfg.Syslog != "" {
-		if err := syslogd.Listen(cfg.Syslog); err != nil {
-			svlog.Warn("unable to listen on %s: %v: syslog messages are lost", cfg.Syslog, err)
-		}
-	}
-	if cfg.ServiceDir != "" {
-		logs, err := logmux.New()
-		if err != nil {
-			svlog.Warn("unable to copy the services' output: %v: they write to svinit's stdout unprefixed", err)
-		}
-		in.sup = supervisor.New(cfg.ServiceDir, in.reaper, supervisor.Options{
-			Logs: logs, Rescan: cfg.Rescan, Grace: cfg.Grace,
-		})
-	}
-	if len(cfg.Argv) > 0 {
-		in.pending = true
-		if in.sup != nil {
-			in.timers.ready = time.NewTimer(cfg.ReadyWait)
-		}
-	}
+	in := &initProc{cfg: cfg}
+	_, _ = runSteps(in.steps()) // svinit's steps warn and go on; none fails
 	// Everything else runs on another goroutine, so no child is forked by
 	// the main thread and inherits the signals it blocks.
 	code := make(chan int, 1)

@@ -25,5 +25,8 @@ func init() {
 		"multilog":    runMultilog,
 		"tai64nlocal": runTai64nlocal,
 		"check":       runCheck,
+		"tini":        runTini,
+		"docker-init": runTini,
+		"dumb-init":   runDumbInit,
 	}
 }

@@ -1,0 +1,274 @@
+package pid1
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+
+	"github.com/svinit/svinit/reaper"
+	"golang.org/x/sys/unix"
+)
+
+// Single is an init for one child, the way tini and dumb-init are one: it
+// starts the child, passes signals on to it, reaps whatever comes back to
+// it, and exits with the child's code the moment the child is gone — no
+// service tree, no shutdown sequence, no deadline, nothing killed. tini.go
+// and dumbinit.go fill it from those programs' flags; what differs between
+// them is data here and the list of start-up steps (Steps), not branches in
+// the loop.
+type Single struct {
+	Argv  []string
+	Steps []Step // the start-up, in order (tiniSteps, dumbInitSteps)
+
+	// Spec is how the child is started (process group, session, terminal);
+	// the steps fill it in.
+	Spec reaper.Spec
+	// ChildMask and ChildIgnore are the signal mask and the ignored signals
+	// the child must start with (a bit per signal, 1 << (sig-1)); when Go's
+	// own fork would give it something else, the child goes through
+	// SigExec first.
+	ChildMask, ChildIgnore uint64
+	// ExecFailure is the style of the message and exit code when the
+	// program cannot be executed ("tini" or "dumb-init": see execFailure).
+	ExecFailure string
+
+	Group    bool                        // signals go to the child's process group (-pid)
+	Rewrite  map[unix.Signal]unix.Signal // a received signal is sent on as another; 0: not at all
+	Drop     map[unix.Signal]bool        // received and kept (tini: TTIN, TTOU, the faults)
+	StopSelf map[unix.Signal]bool        // after passing it on, stop (dumb-init: TSTP, TTIN, TTOU)
+	SkipOnce map[unix.Signal]bool        // the next one of these is not passed on (dumb-init's tty hand-off)
+	// ExitSignal, when the child has exited, goes to its process group
+	// (dumb-init: TERM, rewritten like any other, to what the child left).
+	ExitSignal unix.Signal
+	ZeroCodes  map[int]bool // tini -e: these exit codes become 0
+	Orphans    bool         // report every orphan reaped (tini -w, dumb-init -v)
+
+	Log    SingleLog
+	Stdout io.Writer // tini's INFO and DEBUG lines
+	Stderr io.Writer
+
+	reaper *reaper.Reaper
+	sigs   chan os.Signal
+	child  *reaper.Proc
+}
+
+// SingleLog says what the init reports at each point, in that program's
+// words; a nil function says nothing.
+type SingleLog struct {
+	Spawned      func(s *Single, pid int)
+	Received     func(s *Single, sig unix.Signal)
+	Forwarded    func(s *Single, from, to unix.Signal, err error)
+	Reaped       func(s *Single, pid int, ws unix.WaitStatus, main bool)
+	Exiting      func(s *Single, code int)
+	StoppingSelf func(s *Single, sig unix.Signal)
+}
+
+// RunSingle takes the start-up steps in order, then forwards and reaps
+// until the child is gone, and returns the exit code.
+func (s *Single) RunSingle() int {
+	if code, err := runSteps(s.Steps); err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(s.Stderr, msg)
+		}
+		return code
+	}
+	return s.loop()
+}
+
+// notifySingle registers for every signal the loop may pass on, before the
+// child starts; the others keep the Go runtime's handling.
+func (s *Single) notifySingle() {
+	s.sigs = make(chan os.Signal, 1024)
+	for sig := unix.Signal(1); sig <= 64; sig++ {
+		if singleReceives(sig) {
+			signal.Notify(s.sigs, sig)
+		}
+	}
+	setDefault(int(unix.SIGCHLD))
+}
+
+// singleReceives: every signal but SIGCHLD (the reaper's), SIGKILL and
+// SIGSTOP (no one can), SIGURG (the Go runtime sends it to itself many times
+// a second and cannot tell its own from another's) and 32-34 (libc's and
+// the runtime's).
+func singleReceives(sig unix.Signal) bool {
+	switch sig {
+	case unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP, unix.SIGURG, 32, 33, 34:
+		return false
+	}
+	return true
+}
+
+// startReaper makes the reaper, the only place that waits for children.
+func (s *Single) startReaper() {
+	s.reaper = reaper.New()
+	if s.Orphans {
+		s.reaper.QueueOrphans()
+	}
+}
+
+// spawn starts the child: directly where Go's fork gives it the signal
+// state it must have, else through SigExec, which sets it and executes the
+// program in the same process.
+func (s *Single) spawn() (int, error) {
+	spec := s.Spec
+	spec.Path, spec.Argv = s.Argv[0], s.Argv
+	if s.ChildMask != goChildMask() || s.ChildIgnore != 0 {
+		spec.Path = "/proc/self/exe"
+		spec.Argv = append([]string{SigExecName, fmt.Sprintf("%x", s.ChildMask), fmt.Sprintf("%x", s.ChildIgnore), s.ExecFailure}, s.Argv...)
+	}
+	p, err := s.reaper.Start(spec)
+	if err != nil {
+		return execFailure(s.ExecFailure, os.Getpid(), s.Argv[0], err, s.Stderr), errStop
+	}
+	s.child = p
+	if s.Log.Spawned != nil {
+		s.Log.Spawned(s, p.Pid)
+	}
+	return 0, nil
+}
+
+func (s *Single) loop() int {
+	for {
+		select {
+		case sig := <-s.sigs:
+			s.onSignal(sig.(unix.Signal))
+		case <-s.reaper.Ready():
+			for _, e := range s.reaper.Take() {
+				main := e.Proc != nil && e.Proc == s.child
+				if s.Log.Reaped != nil {
+					s.Log.Reaped(s, e.Pid, e.Status, main)
+				}
+				if main {
+					return s.childGone(e)
+				}
+			}
+		}
+	}
+}
+
+func (s *Single) onSignal(sig unix.Signal) {
+	if s.Log.Received != nil {
+		s.Log.Received(s, sig)
+	}
+	if s.SkipOnce[sig] {
+		delete(s.SkipOnce, sig)
+		if s.Log.Forwarded != nil {
+			s.Log.Forwarded(s, sig, -1, nil)
+		}
+		return
+	}
+	if s.Drop[sig] {
+		return
+	}
+	s.forward(sig, s.child.Pid)
+	if s.StopSelf[sig] {
+		if s.Log.StoppingSelf != nil {
+			s.Log.StoppingSelf(s, sig)
+		}
+		_ = unix.Kill(os.Getpid(), unix.SIGSTOP)
+	}
+}
+
+// forward sends sig, rewritten, to the child pid (its group with Group).
+func (s *Single) forward(sig unix.Signal, pid int) {
+	to := sig
+	if r, ok := s.Rewrite[sig]; ok {
+		to = r
+	}
+	var err error
+	if to != 0 {
+		if s.Group {
+			pid = -pid
+		}
+		err = unix.Kill(pid, to)
+	}
+	if s.Log.Forwarded != nil {
+		s.Log.Forwarded(s, sig, to, err)
+	}
+}
+
+// childGone: the child has exited; what it left gets ExitSignal, and the
+// init exits with the child's code (128+N for signal N), remapped by -e.
+func (s *Single) childGone(e reaper.Exit) int {
+	code := reaper.StatusCode(e.Status) % 256
+	if s.ZeroCodes[code] {
+		code = 0
+	}
+	if s.ExitSignal != 0 {
+		s.forward(s.ExitSignal, e.Pid)
+	}
+	if s.Log.Exiting != nil {
+		s.Log.Exiting(s, code)
+	}
+	return code
+}
+
+// goChildMask is the signal mask Go's fork gives a child: the mask svinit
+// started with (the runtime saves it before it changes any).
+func goChildMask() uint64 { return startMask }
+
+// startMask and startIgnored are the signal state svinit inherited, read at
+// start-up (Go's runtime unblocks a few faults on its main thread first).
+var startMask, startIgnored = inheritedSignals()
+
+// execFailure reports a program that could not be executed the way the
+// program svinit stands in for does, and returns its exit code: tini's
+// child prints "[FATAL tini (PID)] exec X failed: ERR" and exits 127 (not
+// found), 126 (not permitted) or 1; dumb-init's prints "[dumb-init] X: ERR"
+// and exits 2.
+func execFailure(style string, pid int, prog string, err error, w io.Writer) int {
+	errno := startErrno(err)
+	msg := strerror(errno)
+	if style == "dumb-init" {
+		fmt.Fprintf(w, "[dumb-init] %s: %s\n", prog, msg)
+		return 2
+	}
+	fmt.Fprintf(w, "[FATAL tini (%d)] exec %s failed: %s\n", pid, prog, msg)
+	switch errno {
+	case unix.ENOENT:
+		return 127
+	case unix.EACCES:
+		return 126
+	}
+	return 1
+}
+
+func startErrno(err error) unix.Errno {
+	var errno unix.Errno
+	switch {
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, exec.ErrNotFound):
+		return unix.ENOENT
+	}
+	return unix.EINVAL
+}
+
+// strerror is glibc's text for errno: Go's, with a capital.
+func strerror(errno unix.Errno) string {
+	return capitalize(errno.Error())
+}
+
+// strsignal is glibc's text for a signal: Go's with a capital, "Real-time
+// signal N" above SIGRTMIN.
+func strsignal(sig unix.Signal) string {
+	switch {
+	case sig >= 34 && sig <= 64:
+		return fmt.Sprintf("Real-time signal %d", int(sig)-34)
+	case sig >= 32:
+		return fmt.Sprintf("Unknown signal %d", int(sig))
+	}
+	return capitalize(sig.String())
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
