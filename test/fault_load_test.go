@@ -46,10 +46,11 @@ func TestThousandRestarts(t *testing.T) {
 	require.Zero(t, now.Restarts)
 	// Services die all the time here, so a zombie may be seen between its
 	// exit and svinit's wait; each one seen must be reaped, not stay.
-	seen := zombiePids(r.initPid())
+	pid := r.initPid()
+	seen := zombiePids(pid)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		left := map[int]bool{}
-		for _, p := range zombiePids(r.initPid()) {
+		for _, p := range zombiePids(pid) {
 			left[p] = true
 		}
 		for _, p := range seen {
@@ -79,7 +80,8 @@ func TestOrphanStormWhileRestarting(t *testing.T) {
 	addr := freeAddr(t)
 	r := startTree(t, root, "--http", addr)
 	steady := waitState(t, filepath.Join(root, "steady"), isUp, "up")
-	before := readFootprint(t, addr, r.initPid())
+	pid := r.initPid()
+	before := readFootprint(t, addr, pid)
 	restarts := statusOf(t, filepath.Join(root, "restarter")).Restarts
 	began := time.Now()
 	waitProgress(t, "orphans made", n, 20*time.Second, func() int64 { return countIn(made) })
@@ -88,9 +90,9 @@ func TestOrphanStormWhileRestarting(t *testing.T) {
 	// sleep has none.
 	var storm time.Duration
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		for _, p := range children(r.initPid()) {
+		for _, p := range children(pid) {
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); string(b) == "sleep\n" {
-				storm = max(storm, childrenCPU(t, p))
+				storm = max(storm, childrenCPU(c, p))
 			}
 		}
 		assert.NotZero(c, storm, "the storm helper's CPU")
@@ -98,10 +100,10 @@ func TestOrphanStormWhileRestarting(t *testing.T) {
 	reaped := func() int64 { _, body := httpGet(addr, "/metrics"); return metric(body, "svinit_orphans_reaped_total") }
 	waitProgress(t, "orphans reaped", n, 10*time.Second, reaped)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.Empty(c, zombiePids(r.initPid()))
+		assert.Empty(c, zombiePids(pid))
 	}, 10*time.Second, 50*time.Millisecond, "no zombie left")
 	took := time.Since(began)
-	after := readFootprint(t, addr, r.initPid())
+	after := readFootprint(t, addr, pid)
 	t.Logf("%d orphans in %v (the storm used %v of CPU): before %v; after %v", n, took.Round(time.Millisecond), storm, before, after)
 	requireBounded(t, before, after)
 	require.Less(t, after.cpu-before.cpu, storm, "svinit's CPU for %d orphans against the storm's", n)
@@ -237,8 +239,9 @@ func TestStoppedServiceDuringShutdown(t *testing.T) {
 		waitState(t, filepath.Join(root, "frozen"), isUp, "up")
 		// svstat's pid is the namespace's; signal the host's pid of it.
 		var frozen int
+		pid := r.initPid() // not in the condition: it calls require
 		require.Eventually(t, func() bool {
-			for _, c := range children(r.initPid()) {
+			for _, c := range children(pid) {
 				if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c)); string(b) == "sleep\n" {
 					frozen = c
 				}

@@ -88,9 +88,10 @@ func TestRemoveReadd(t *testing.T) {
 	}
 	require.NoError(t, os.Rename(filepath.Join(stash, "flappy"), filepath.Join(root, "flappy")))
 	waitState(t, filepath.Join(root, "flappy"), isUp, "up after the flapping")
+	pid := r.initPid() // not in the condition: it calls require
 	require.Eventually(t, func() bool {
 		n := 0
-		for _, c := range children(r.initPid()) {
+		for _, c := range children(pid) {
 			if b, _ := os.ReadFile("/proc/" + itoa(c) + "/comm"); string(b) == "sleep\n" {
 				n++
 			}

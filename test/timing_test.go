@@ -88,9 +88,9 @@ func zombiePids(pid int) []int {
 	return out
 }
 
-// childrenCPU is the user+system time of the children pid has waited for.
-func childrenCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
+// childrenCPU is the user+system time of the children pid has waited for
+// (t may be an EventuallyWithT condition's CollectT).
+func childrenCPU(t require.TestingT, pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	require.NoError(t, err)
 	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
