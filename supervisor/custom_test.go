@@ -35,7 +35,7 @@ func TestSuppressed(t *testing.T) {
 		{'c', sig(unix.SIGCONT), true},
 		{'u', action{kind: actStartRun}, false},
 	} {
-		v := &service{handled: tc.handled}
+		v := &service{protocol: protocol{handled: tc.handled}}
 		require.Equal(t, tc.want, v.suppressed(tc.act), "handled %q, action %+v", tc.handled, tc.act)
 	}
 }
@@ -51,9 +51,9 @@ func TestCustomScripts(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "control", "a"), []byte("#!/bin/sh\n"), 0o644))
 	ctl := func(c string) string { return filepath.Join(dir, "control", c) }
-	up := &service{dir: dir, st: state{phase: phaseUp}, proc: &reaper.Proc{}}
+	up := &service{dir: dir, st: state{phase: phaseUp}, processes: processes{proc: &reaper.Proc{}}}
 	down := &service{dir: dir, st: state{phase: phaseDown}}
-	logger := &service{dir: dir, st: state{phase: phaseUp}, proc: &reaper.Proc{}, parent: up}
+	logger := &service{dir: dir, st: state{phase: phaseUp}, processes: processes{proc: &reaper.Proc{}}, output: output{parent: up}}
 	for _, tc := range []struct {
 		v             *service
 		c             byte

@@ -86,7 +86,7 @@ func (s *Supervisor) warnOnce(key, msg string) {
 
 // add starts supervising one service directory (and its log/ first).
 func (s *Supervisor) add(name, dir string, ino uint64) {
-	v := &service{name: name, dir: dir, ino: ino, notifyR: -1}
+	v := &service{name: name, dir: dir, ino: ino, readiness: readiness{notifyR: -1}}
 	logDir := filepath.Join(dir, "log")
 	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
 		r, w, err := os.Pipe()
@@ -94,7 +94,8 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errstr.Text(err))
 			return
 		}
-		v.log = &service{name: name + "/log", dir: logDir, parent: v, pipeIn: r, pipeOut: w, notifyR: -1}
+		v.log = &service{name: name + "/log", dir: logDir, readiness: readiness{notifyR: -1},
+			output: output{parent: v, pipeIn: r, pipeOut: w}}
 	}
 	if !s.open(v) {
 		v.closePipe()

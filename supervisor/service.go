@@ -12,44 +12,77 @@ import (
 )
 
 // service is one supervised directory (a log/ directory is a service of its
-// own, linked to its main service by a pipe svinit holds).
+// own, linked to its main service by a pipe svinit holds). Its parts, each
+// with the code that uses it:
+//   - state and config: the life cycle's input and its decisions (state.go,
+//     config.go);
+//   - processes: ./run or ./finish, and how the last one ended (here);
+//   - backoff: the timer before the next start (supervisor.go);
+//   - readiness: notification-fd, ./check, dependencies (ready.go);
+//   - protocol: supervise/ and the control FIFO, with runit's control/
+//     scripts (scan.go, custom.go);
+//   - output: the log pipe to log/ and the prefixed output (scan.go).
 type service struct {
-	name       string // "web", or "web/log"
-	dir        string // absolute path of the service directory
-	ino        uint64 // identity: a directory replaced under the same name is new
-	sup        *svdir.Supervise
-	ctlToken   poller.Token // the control FIFO's registration with the poller
-	st         state
+	name     string // "web", or "web/log"
+	dir      string // absolute path of the service directory
+	ino      uint64 // identity: a directory replaced under the same name is new
+	st       state
+	cfg      config // the service's optional files, read before each start
+	released bool
+
+	processes
+	backoffTimer
+	readiness
+	protocol
+	output
+}
+
+// processes is what runs for a service now and how the last ./run ended.
+type processes struct {
 	proc       *reaper.Proc // ./run or ./finish while one runs
 	when       time.Time    // runit's status stamp: start of ./run, or became down
 	started    time.Time    // when ./run started
 	lastExit   string       // "exit 3", "signal 9 (SIGKILL)"
+	lastCode   int          // the last exit of ./run as a code (128+N for a signal)
 	lastErr    string       // why the last start failed
 	finishArgs []string     // ./finish EXIT SIG for the last exit of ./run
-	until      time.Time    // end of the current backoff
-	timer      *time.Timer
-	timerGen   int
-	released   bool
+}
 
-	cfg       config       // the service's optional files, read before each start
+// backoffTimer is the wait before the next start after quick failures.
+type backoffTimer struct {
+	until    time.Time // end of the current backoff
+	timer    *time.Timer
+	timerGen int // a timer that fires for an older generation is ignored
+}
+
+// readiness is how the current ./run becomes ready (ready.go).
+type readiness struct {
 	ready     bool         // up and ready (notification-fd, ./check, or at once)
 	notifyR   int          // read end of the notification-fd pipe (-1: none)
 	notifyTok poller.Token // its registration with the poller
 	checkProc *reaper.Proc // ./check while it runs
 	waiting   string       // which dependency keeps it from starting
-	lastCode  int          // the last exit of ./run as a code (128+N for a signal)
+}
 
-	ctlQueue []byte       // commands waiting for a control script (custom.go)
+// protocol is the service's supervise/ directory and its control FIFO,
+// with runit's control/ scripts (custom.go).
+type protocol struct {
+	sup      *svdir.Supervise
+	ctlToken poller.Token // the control FIFO's registration with the poller
+	ctlQueue []byte       // commands waiting for a control script
 	ctlProc  *reaper.Proc // ./control/C while it runs
 	ctlCmd   byte         // the command ctlProc runs before (0: none)
 	ctlAfter string       // ./control/d or x, to run once d or x is done
 	handled  byte         // the command whose signal a control script stood in for
+}
 
-	log     *service // this service's logger (log/)
-	parent  *service // for a logger: the service it logs
-	pipeOut *os.File // write end: ./run's stdout when there is a logger
-	pipeIn  *os.File // read end: the logger's stdin
-
+// output is where the service's lines go: its logger's pipe, or svinit's
+// output with its name in front.
+type output struct {
+	log      *service     // this service's logger (log/)
+	parent   *service     // for a logger: the service it logs
+	pipeOut  *os.File     // write end: ./run's stdout when there is a logger
+	pipeIn   *os.File     // read end: the logger's stdin
 	out, err *logmux.Pipe // stdout and stderr, prefixed with the name (nil: svinit's own)
 }
 

@@ -2,7 +2,7 @@
 // and every client applet: the 20-byte status (runit's layout, which
 // daemontools' svstat reads too), the control and ok FIFOs, both locks on
 // supervise/lock, and the stat and pid text files. It starts no processes.
-// The byte-level spec is shared/docs/supervise-protocol.md.
+// The byte-level spec is docs/supervise-protocol.md.
 package svdir
 
 import (

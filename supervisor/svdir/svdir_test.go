@@ -13,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// The prototype's "run" record from supervise-protocol.md, byte for byte
+// The prototype's "run" record from docs/supervise-protocol.md, byte for byte
 // (apart from the nanoseconds, which every client ignores).
 func TestEncodeMatchesSpec(t *testing.T) {
 	want, _ := hex.DecodeString("400000006b04e12b2dbc06f30800000000750001")
