@@ -4,10 +4,24 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/svinit/svinit/internal/poller"
 	"github.com/svinit/svinit/internal/svlog"
 	"github.com/svinit/svinit/reaper"
+	"github.com/svinit/svinit/supervisor/svdir"
 	"golang.org/x/sys/unix"
 )
+
+// protocol is the service's supervise/ directory and its control FIFO,
+// with runit's control/ scripts (custom.go).
+type protocol struct {
+	sup      *svdir.Supervise
+	ctlToken poller.Token // the control FIFO's registration with the poller
+	ctlQueue []byte       // commands waiting for a control script
+	ctlProc  *reaper.Proc // ./control/C while it runs
+	ctlCmd   byte         // the command ctlProc runs before (0: none)
+	ctlAfter string       // ./control/d or x, to run once d or x is done
+	handled  byte         // the command whose signal a control script stood in for
+}
 
 // runit's customised control (runsv(8), "CUSTOMIZE CONTROL"): before a
 // command byte c is carried out, an executable ./control/c runs; if it exits

@@ -8,9 +8,19 @@ import (
 	"sort"
 	"time"
 
+	"github.com/svinit/svinit/internal/poller"
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
 )
+
+// readiness is how the current ./run becomes ready (ready.go).
+type readiness struct {
+	ready     bool         // up and ready (notification-fd, ./check, or at once)
+	notifyR   int          // read end of the notification-fd pipe (-1: none)
+	notifyTok poller.Token // its registration with the poller
+	checkProc *reaper.Proc // ./check while it runs
+	waiting   string       // which dependency keeps it from starting
+}
 
 // checkEvery is how often ./check is run until it passes.
 const checkEvery = 200 * time.Millisecond

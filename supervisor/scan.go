@@ -14,6 +14,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// output is where the service's lines go: its logger's pipe, or svinit's
+// output with its name in front.
+type output struct {
+	log      *service     // this service's logger (log/)
+	parent   *service     // for a logger: the service it logs
+	pipeOut  *os.File     // write end: ./run's stdout when there is a logger
+	pipeIn   *os.File     // read end: the logger's stdin
+	out, err *logmux.Pipe // stdout and stderr, prefixed with the name (nil: svinit's own)
+}
+
 // scan compares the tree with the services supervised: new directories are
 // added, vanished (or replaced) ones are stopped and forgotten.
 func (s *Supervisor) scan() {

@@ -1,12 +1,8 @@
 package supervisor
 
 import (
-	"os"
 	"time"
 
-	"github.com/svinit/svinit/internal/poller"
-
-	"github.com/svinit/svinit/internal/logmux"
 	"github.com/svinit/svinit/reaper"
 	"github.com/svinit/svinit/supervisor/svdir"
 )
@@ -46,44 +42,6 @@ type processes struct {
 	lastCode   int          // the last exit of ./run as a code (128+N for a signal)
 	lastErr    string       // why the last start failed
 	finishArgs []string     // ./finish EXIT SIG for the last exit of ./run
-}
-
-// backoffTimer is the wait before the next start after quick failures.
-type backoffTimer struct {
-	until    time.Time // end of the current backoff
-	timer    *time.Timer
-	timerGen int // a timer that fires for an older generation is ignored
-}
-
-// readiness is how the current ./run becomes ready (ready.go).
-type readiness struct {
-	ready     bool         // up and ready (notification-fd, ./check, or at once)
-	notifyR   int          // read end of the notification-fd pipe (-1: none)
-	notifyTok poller.Token // its registration with the poller
-	checkProc *reaper.Proc // ./check while it runs
-	waiting   string       // which dependency keeps it from starting
-}
-
-// protocol is the service's supervise/ directory and its control FIFO,
-// with runit's control/ scripts (custom.go).
-type protocol struct {
-	sup      *svdir.Supervise
-	ctlToken poller.Token // the control FIFO's registration with the poller
-	ctlQueue []byte       // commands waiting for a control script
-	ctlProc  *reaper.Proc // ./control/C while it runs
-	ctlCmd   byte         // the command ctlProc runs before (0: none)
-	ctlAfter string       // ./control/d or x, to run once d or x is done
-	handled  byte         // the command whose signal a control script stood in for
-}
-
-// output is where the service's lines go: its logger's pipe, or svinit's
-// output with its name in front.
-type output struct {
-	log      *service     // this service's logger (log/)
-	parent   *service     // for a logger: the service it logs
-	pipeOut  *os.File     // write end: ./run's stdout when there is a logger
-	pipeIn   *os.File     // read end: the logger's stdin
-	out, err *logmux.Pipe // stdout and stderr, prefixed with the name (nil: svinit's own)
 }
 
 // status is the 20-byte record for the current state.

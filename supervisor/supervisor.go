@@ -18,6 +18,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// backoffTimer is the wait before the next start after quick failures.
+type backoffTimer struct {
+	until    time.Time // end of the current backoff
+	timer    *time.Timer
+	timerGen int // a timer that fires for an older generation is ignored
+}
+
 // Options configure a Supervisor.
 type Options struct {
 	Rescan time.Duration // safety-net check of the tree where inotify cannot be relied on (watch.go); 0: never
