@@ -42,3 +42,11 @@ func (s *startSignals) restore() {
 	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&s.mask)), 0, 8, 0, 0)
 }
+
+// SignalsAtStart is the signal mask and the ignored signals (bit N-1 for
+// signal N) this process started with, before the Go runtime changed them;
+// known is false in a build that cannot tell (signals_plain.go).
+func SignalsAtStart() (mask, ignored uint64, known bool) {
+	s := signalsAtStart()
+	return s.mask, s.ignored, s.known
+}
