@@ -15,9 +15,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# -tags quietsysmon -ldflags=-checklinkname=0: an idle svinit is never on a
-# CPU, not even the Go runtime's sysmon thread (init/sysmon_quiet.go).
-RUN CGO_ENABLED=0 go build -trimpath -tags quietsysmon -ldflags='-s -w -checklinkname=0' -o /out/sbin/svinit ./cmd/svinit \
+# The release build (defined once, in cmd/svinit/release-build).
+RUN sh cmd/svinit/release-build /out/sbin/svinit \
  && /out/sbin/svinit --install /out/sbin
 
 FROM scratch

@@ -15,13 +15,14 @@ import (
 // a goroutine made runnable — and an idle svinit is not on a CPU at all.
 // At the next event the period is Go's again.
 //
-// The release build (Dockerfile, bench/run, the tests under test/) is
-//
-//	go build -tags quietsysmon -ldflags=-checklinkname=0 ./cmd/svinit
-//
-// Since Go 1.23 the linker refuses a //go:linkname to a runtime variable the
-// runtime does not export without -checklinkname=0. A Go that renames the
-// variable fails this build at link time, loudly; it never runs wrong.
+// The release build (cmd/svinit/release-build: the Dockerfile, bench/run, the
+// tests under test/) has -tags quietsysmon -ldflags=-checklinkname=0: since
+// Go 1.23 the linker refuses a //go:linkname to a runtime variable the
+// runtime does not export without -checklinkname=0. A Go that renamed the
+// variable would NOT fail that build: the declaration below would define the
+// symbol itself, and setting it would change nothing. TestQuietSysmon (run
+// by .ci/run with the release tags) fails then: it requires the variable to
+// hold Go's own period.
 
 //go:linkname forcegcperiod runtime.forcegcperiod
 var forcegcperiod int64

@@ -35,9 +35,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	svinit = filepath.Join(dir, "svinit")
-	// The release build (init/sysmon_quiet.go), as the Dockerfile makes it.
-	build := exec.Command("go", "build", "-tags", "quietsysmon", "-ldflags=-checklinkname=0", "-o", svinit, "github.com/svinit/svinit/cmd/svinit")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The release build (cmd/svinit/release-build), as the Dockerfile makes it.
+	build := exec.Command("sh", "cmd/svinit/release-build", svinit)
+	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building svinit: %v\n%s", err, out)
 		os.Exit(1)

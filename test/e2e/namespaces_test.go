@@ -88,8 +88,8 @@ rm -rf %[1]s/var/lib/apt/lists/*`, n.image, rootfsCache, strings.Join(imagePacka
 		}
 	}
 	sbin := filepath.Join(n.image, "usr/local/sbin")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "quietsysmon", "-ldflags=-s -w -checklinkname=0", "-o", filepath.Join(sbin, "svinit"), "github.com/svinit/svinit/cmd/svinit")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build := exec.Command("sh", "cmd/svinit/release-build", filepath.Join(sbin, "svinit"))
+	build.Dir = "../.."
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v: %s", err, out)
 	}
