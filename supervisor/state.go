@@ -33,11 +33,28 @@ var phaseNames = [...]string{"down", "up", "finish", "backoff", "wait"}
 
 func (p phase) String() string { return phaseNames[p] }
 
-// policy is what the service's files say about failures; the runtime reads
-// it before each start (config.go).
+// kind is what a service directory is, from its files (config.go).
+type kind int
+
+const (
+	longrun   kind = iota // ./run runs and is restarted (the default)
+	oneshot               // type: oneshot: ./run runs to completion once; exit 0 is "done"
+	scheduled             // schedule: ./run runs at the times it says, never two at once
+)
+
+var kindNames = [...]string{"longrun", "oneshot", "scheduled"}
+
+func (k kind) String() string { return kindNames[k] }
+
+// policy is what the service's files say about failures and health; the
+// runtime reads it before each start (config.go).
 type policy struct {
-	maxRestarts int  // failures in a row before giving up (0: never)
-	essential   bool // when it gives up, the container stops
+	kind          kind
+	maxRestarts   int  // failures in a row before giving up (0: never)
+	essential     bool // when it gives up, the container stops
+	undo          bool // a oneshot with an ./undo script, run at the shutdown
+	healthRetries int  // failed health probes in a row that make it unhealthy (0: no probe)
+	healthMark    bool // health-action mark: unhealthy is shown, not restarted
 }
 
 // state is everything the life cycle decides on. Nothing outside next
@@ -55,10 +72,17 @@ type state struct {
 	noFinish bool // the stop deadline is over: not even ./finish starts
 	gaveUp   bool // the last ./run ended for good: asked to stop, or max-restarts
 	fired    bool // essential: the container was told to stop (once)
+	done     bool // oneshot: the last ./run exited 0 (ready for its dependents)
 
-	fails      int // quick failures in a row: the backoff step
-	failsInRow int // failed exits while wanted up; a steady run forgives them
-	restarts   int // exits of ./run svinit did not ask for
+	healthOK   bool // a health probe passed since ./run started (the start period is over)
+	unhealthy  bool // healthRetries probes failed in a row
+	healthKill bool // the down-signal was the health restart's: the exit is a failure
+
+	fails        int // quick failures in a row: the backoff step
+	failsInRow   int // failed exits while wanted up; a steady run forgives them
+	restarts     int // exits of ./run svinit did not ask for
+	healthFails  int // failed health probes in a row
+	healthBadRun int // health restarts so far
 
 	policy policy
 }
@@ -84,12 +108,14 @@ const (
 	evShutdown                     // the container stops (held: a dependent still runs)
 	evUnheld                       // shutdown: every service that depends on this one has exited
 	evDeadline                     // the stop deadline is over: start nothing, not even ./finish
+	evProbe                        // a health probe ended (ok; early: within the start period)
+	evTick                         // scheduled: the time to run has come
 	numEvents
 )
 
 var eventNames = [...]string{"up", "down", "once", "pause", "cont", "signal", "exit", "removed",
 	"run died", "start failed", "finish done", "backoff over", "blocked", "deps ready",
-	"shutdown", "unheld", "deadline"}
+	"shutdown", "unheld", "deadline", "probe", "tick"}
 
 func (e eventKind) String() string { return eventNames[e] }
 
@@ -100,6 +126,8 @@ type event struct {
 	lived time.Duration // evRunDied: how long ./run ran
 	code  int           // evRunDied: its exit code (128+N for signal N)
 	held  bool          // evShutdown: a service that depends on this one runs
+	ok    bool          // evProbe: the probe passed
+	early bool          // evProbe: within the start period after ./run started
 }
 
 // String renders an event for --trace: "run died (exit 1 after 0.050s)".
@@ -113,6 +141,14 @@ func (e event) String() string {
 		if e.held {
 			return "shutdown (held)"
 		}
+	case evProbe:
+		switch {
+		case e.ok:
+			return "probe ok"
+		case e.early:
+			return "probe failed (start period)"
+		}
+		return "probe failed"
 	}
 	return e.kind.String()
 }
@@ -130,6 +166,10 @@ const (
 	actRelease                       // stop supervising the directory
 	actGiveUp                        // report: max-restarts reached, it stays down
 	actEssential                     // tell PID 1: an essential service gave up
+	actUndo                          // oneshot: start ./undo (the shutdown's ./finish of a oneshot)
+	actUnhealthy                     // report: the service became unhealthy (with the probe's output)
+	actSkip                          // report: scheduled run skipped, the last one still runs
+	actDone                          // oneshot: report done (ready for its dependents)
 )
 
 type action struct {
@@ -146,6 +186,9 @@ var stopNow = []action{{kind: actDownSignal}, signal(unix.SIGCONT)}
 // to do. It is pure; the runtime does the actions and feeds back the events
 // they cause. Every change is announced to the status files afterwards.
 func next(s state, ev event) (state, []action) {
+	if s.policy.kind == scheduled && ev.kind == evUp {
+		ev.kind = evOnce // a job runs once when asked: svc -u runs it now
+	}
 	if s.stopping {
 		if s2, acts, ok := nextStopping(s, ev); ok {
 			return s2, acts
@@ -173,13 +216,17 @@ func next(s state, ev event) (state, []action) {
 // follow the ordinary table (exits, signals, pause).
 func nextStopping(s state, ev event) (state, []action, bool) {
 	switch ev.kind {
-	case evUp, evOnce, evDown, evExit, evRemoved, evBackoffOver, evBlocked, evDepsReady, evShutdown:
+	case evUp, evOnce, evDown, evExit, evRemoved, evBackoffOver, evBlocked, evDepsReady, evShutdown, evProbe, evTick:
 		return s, nil, true
 	case evUnheld:
 		s.held = false
-		if s.phase == phaseUp && !s.downSent {
+		switch {
+		case s.phase == phaseUp && !s.downSent:
 			s.gotTerm, s.downSent, s.paused = true, true, false
 			return s, stopNow, true
+		case s.phase == phaseDown:
+			s2, acts := undoOrRelease(s)
+			return s2, acts, true
 		}
 		return s, nil, true
 	case evDeadline:
@@ -204,8 +251,24 @@ func shutdown(s state, held bool) (state, []action) {
 	case phaseBackoff:
 		s.phase = phaseDown
 		return s, []action{{kind: actCancelTimer}, {kind: actRelease}}
+	case phaseDown:
+		if held && s.done && s.policy.undo {
+			return s, nil // ./undo once its dependents have exited (evUnheld)
+		}
+		return undoOrRelease(s)
 	}
 	s.phase = phaseDown
+	return s, []action{{kind: actRelease}}
+}
+
+// undoOrRelease ends a stopping service that is down: a oneshot that is
+// done runs ./undo first (released when it exits), unless the deadline is
+// over.
+func undoOrRelease(s state) (state, []action) {
+	if s.done && s.policy.undo && !s.noFinish {
+		s.phase, s.done = phaseFinish, false
+		return s, []action{{kind: actUndo}}
+	}
 	return s, []action{{kind: actRelease}}
 }
 
@@ -227,6 +290,11 @@ func nextDown(s state, ev event) (state, []action) {
 		return shutdown(s, ev.held)
 	case evDeadline:
 		s.noFinish = true
+	case evTick:
+		if s.policy.kind == scheduled {
+			s.wantUp = false
+			return started(s), []action{{kind: actStartRun}}
+		}
 	}
 	return s, nil
 }
@@ -262,7 +330,12 @@ func nextUp(s state, ev event) (state, []action) {
 		s.quick = true
 		s.fails++
 		s.failsInRow++
-		s, acts := giveUpCheck(s)
+		var acts []action
+		if s.policy.kind == oneshot {
+			s, acts = oneshotFailed(s)
+		} else {
+			s, acts = giveUpCheck(s)
+		}
 		s2, more := afterFinish(s)
 		return s2, append(acts, more...)
 	case evBlocked: // it never ran: wait for the dependencies
@@ -271,15 +344,50 @@ func nextUp(s state, ev event) (state, []action) {
 		return shutdown(s, ev.held)
 	case evDeadline:
 		s.noFinish = true
+	case evProbe:
+		return probed(s, ev)
+	case evTick:
+		return s, []action{{kind: actSkip}}
 	}
 	return s, nil
+}
+
+// probed takes a health probe's result: healthRetries failures in a row
+// (not counted within the start period until one probe passed, as
+// Docker's HEALTHCHECK --start-period) make the service unhealthy: it is
+// reported and, unless health-action says mark, stopped with its
+// down-signal — an exit that counts as a failure (backoff, max-restarts).
+func probed(s state, ev event) (state, []action) {
+	if s.policy.healthRetries == 0 {
+		return s, nil // no probe (any more): a late result
+	}
+	if ev.ok {
+		s.healthOK, s.healthFails, s.unhealthy = true, 0, false
+		return s, nil
+	}
+	if ev.early && !s.healthOK {
+		return s, nil
+	}
+	s.healthFails++
+	if s.healthFails < s.policy.healthRetries || s.unhealthy {
+		return s, nil
+	}
+	s.unhealthy = true
+	acts := []action{{kind: actUnhealthy}}
+	if s.policy.healthMark || !s.wantUp || s.downSent {
+		return s, acts
+	}
+	s.healthKill, s.gotTerm, s.downSent, s.paused = true, true, true, false
+	s.healthBadRun++
+	return s, append(acts, stopNow...)
 }
 
 // runDied counts an exit of ./run: the quick failures that set the backoff,
 // the failures in a row for max-restarts, the restarts svinit did not ask
 // for; then ./finish runs (unless the deadline is over).
 func runDied(s state, ev event) (state, []action) {
-	requested := s.gotTerm || !s.wantUp
+	requested := (s.gotTerm && !s.healthKill) || !s.wantUp
+	success := s.policy.kind == oneshot && ev.code == 0
 	s.quick = ev.lived < quickExit
 	if s.quick {
 		s.fails++
@@ -289,20 +397,42 @@ func runDied(s state, ev event) (state, []action) {
 	if ev.lived >= steadyRun {
 		s.failsInRow = 0
 	}
-	if !requested {
+	if !requested && !success {
 		s.restarts++
 		if ev.code != 0 {
 			s.failsInRow++
 		}
 	}
 	s.gaveUp = requested
-	s, acts := giveUpCheck(s)
-	s.phase, s.gotTerm, s.downSent, s.paused = phaseFinish, false, false, false
+	var acts []action
+	switch {
+	case success: // a oneshot is done: not run again until asked
+		s.done, s.wantUp, s.gaveUp, s.fails, s.failsInRow, s.quick = true, false, false, 0, 0, false
+		acts = append(acts, action{kind: actDone})
+	case s.policy.kind == oneshot && !requested:
+		s, acts = oneshotFailed(s)
+	default:
+		s, acts = giveUpCheck(s)
+	}
+	s.phase, s.gotTerm, s.downSent, s.paused, s.healthKill = phaseFinish, false, false, false, false
+	s.unhealthy, s.healthFails, s.healthOK = false, 0, false // health is the running process's
 	if s.noFinish {
 		s2, more := afterFinish(s)
 		return s2, append(acts, more...)
 	}
 	return s, append(acts, action{kind: actStartFinish})
+}
+
+// oneshotFailed: a oneshot that failed is tried again after the backoff
+// (1 s, 2 s ... 30 s) until max-restarts; an essential one without
+// max-restarts gives up at once, and the container stops with its code.
+func oneshotFailed(s state) (state, []action) {
+	s.quick = true
+	if s.policy.essential && s.policy.maxRestarts == 0 && s.wantUp {
+		s.wantUp, s.gaveUp = false, true
+		return s, []action{{kind: actGiveUp}}
+	}
+	return giveUpCheck(s)
 }
 
 // giveUpCheck: past max-restarts failures in a row, a service wanted up is
@@ -331,6 +461,8 @@ func nextFinish(s state, ev event) (state, []action) {
 		return shutdown(s, ev.held)
 	case evDeadline:
 		s.noFinish = true
+	case evTick:
+		return s, []action{{kind: actSkip}}
 	}
 	return s, nil
 }
@@ -352,7 +484,7 @@ func afterFinish(s state) (state, []action) {
 		return started(s), []action{{kind: actStartRun}}
 	}
 	s.phase = phaseDown
-	if s.policy.essential && s.gaveUp && !s.fired {
+	if s.policy.essential && s.gaveUp && !s.fired && s.policy.kind != scheduled {
 		s.fired = true
 		return s, []action{{kind: actEssential}}
 	}
@@ -406,13 +538,16 @@ func nextWait(s state, ev event) (state, []action) {
 		return shutdown(s, ev.held)
 	case evDeadline:
 		s.noFinish = true
+	case evTick:
+		return s, []action{{kind: actSkip}}
 	}
 	return s, nil
 }
 
 // started is the state right after ./run is started.
 func started(s state) state {
-	s.phase, s.paused, s.gotTerm, s.downSent = phaseUp, false, false, false
+	s.phase, s.paused, s.gotTerm, s.downSent, s.done = phaseUp, false, false, false, false
+	s.healthOK, s.unhealthy, s.healthKill, s.healthFails = false, false, false, 0
 	return s
 }
 
@@ -427,7 +562,7 @@ func (s state) String() string {
 		on   bool
 		name string
 	}{{s.paused, "paused"}, {s.gotTerm, "term"}, {s.downSent, "sent"}, {s.quick, "quick"}, {s.exiting, "exiting"},
-		{s.stopping, "stopping"}, {s.held, "held"}, {s.noFinish, "nofinish"}} {
+		{s.stopping, "stopping"}, {s.held, "held"}, {s.noFinish, "nofinish"}, {s.done, "done"}, {s.unhealthy, "unhealthy"}} {
 		if f.on {
 			r += " " + f.name
 		}
@@ -435,7 +570,8 @@ func (s state) String() string {
 	return r
 }
 
-var actionNames = [...]string{"run", "finish", "", "DOWN", "backoff", "cancel", "release", "giveup", "essential"}
+var actionNames = [...]string{"run", "finish", "", "DOWN", "backoff", "cancel", "release", "giveup", "essential",
+	"undo", "unhealthy", "skip", "done"}
 
 // actionsString renders actions compactly: "run", "finish", "TERM" (a
 // signal), "DOWN" (the down-signal), "backoff", "cancel", "release",

@@ -26,6 +26,9 @@ var (
 	diedQuick    = event{kind: evRunDied, lived: 50 * time.Millisecond, code: 1}
 	shutdownFree = event{kind: evShutdown}
 	shutdownHeld = event{kind: evShutdown, held: true}
+	probeFail    = event{kind: evProbe}
+	probeOK      = event{kind: evProbe, ok: true}
+	tick         = event{kind: evTick}
 )
 
 func checkRows(t *testing.T, rows []row) map[string]bool {
@@ -71,6 +74,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{down, shutdownHeld, "down stopping held", "release"},
 		{down, event{kind: evUnheld}, "down want-up", ""},
 		{down, event{kind: evDeadline}, "down want-up nofinish", ""},
+		{down, probeFail, "down want-up", ""}, // no health probe: a late result
+		{down, tick, "down want-up", ""},
 		// up
 		{up, event{kind: evUp}, "up want-up", ""},
 		{up, event{kind: evDown}, "up term sent", "DOWN,CONT"},
@@ -92,6 +97,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{up, shutdownHeld, "up stopping held", ""},
 		{up, event{kind: evUnheld}, "up want-up", ""},
 		{up, event{kind: evDeadline}, "up want-up nofinish", ""},
+		{up, probeFail, "up want-up", ""}, // no health probe: a late result
+		{up, tick, "up want-up", "skip"},
 		// finish (./run lived long enough)
 		{finish, event{kind: evUp}, "finish want-up", ""},
 		{finish, event{kind: evDown}, "finish", ""},
@@ -112,6 +119,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, shutdownHeld, "finish stopping held", ""},
 		{finish, event{kind: evUnheld}, "finish want-up", ""},
 		{finish, event{kind: evDeadline}, "finish want-up nofinish", ""},
+		{finish, probeFail, "finish want-up", ""}, // no health probe: a late result
+		{finish, tick, "finish want-up", "skip"},
 		// backoff
 		{backoff, event{kind: evUp}, "backoff want-up quick", ""},
 		{backoffOnce, event{kind: evUp}, "backoff want-up quick", ""}, // svc -o then -u during a backoff
@@ -132,6 +141,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{backoff, shutdownHeld, "down quick stopping held", "cancel,release"},
 		{backoff, event{kind: evUnheld}, "backoff want-up quick", ""},
 		{backoff, event{kind: evDeadline}, "backoff want-up quick nofinish", ""},
+		{backoff, probeFail, "backoff want-up quick", ""}, // no health probe: a late result
+		{backoff, tick, "backoff want-up quick", ""},
 		// wait (for dependencies)
 		{wait, event{kind: evUp}, "wait want-up", ""},
 		{wait, event{kind: evDown}, "down", ""},
@@ -151,6 +162,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{wait, shutdownHeld, "down stopping held", "release"},
 		{wait, event{kind: evUnheld}, "wait want-up", ""},
 		{wait, event{kind: evDeadline}, "wait want-up nofinish", ""},
+		{wait, probeFail, "wait want-up", ""}, // no health probe: a late result
+		{wait, tick, "wait want-up", "skip"},
 	}
 	covered := checkRows(t, rows)
 	for p := phaseDown; p <= phaseWait; p++ {
@@ -193,6 +206,8 @@ func TestLifeCycleStopping(t *testing.T) {
 		{sent, event{kind: evUnheld}, "up term sent stopping", ""},
 		{sent, event{kind: evDown}, "up term sent stopping", ""},
 		{held, event{kind: evDeadline}, "up stopping held nofinish", ""},
+		{held, probeFail, "up stopping held", ""},
+		{held, tick, "up stopping held", ""},
 		{finish, event{kind: evFinishDone}, "down stopping", "release"},
 		{finish, event{kind: evUp}, "finish stopping", ""},
 		{finish, hup, "finish stopping", "HUP"},
@@ -270,4 +285,144 @@ func TestLifeCycleWantDown(t *testing.T) {
 		{state{phase: phaseUp, paused: true, gotTerm: true}, died, "finish", "finish"},
 		{state{phase: phaseDown, paused: true}, event{kind: evUp}, "up want-up", "run"},
 	})
+}
+
+// Health probes: failures count only after the start period (or once one
+// probe passed), retries in a row make the service unhealthy; then it is
+// restarted through the normal stop path and the exit counts as a failure,
+// or with health-action mark only shown.
+func TestLifeCycleHealth(t *testing.T) {
+	pol := policy{healthRetries: 3}
+	up := state{phase: phaseUp, wantUp: true, policy: pol}
+	early := event{kind: evProbe, early: true}
+
+	st, as := next(up, early)
+	require.Zero(t, st.healthFails, "a failure in the start period does not count")
+	require.Empty(t, acts(as))
+	st, _ = next(st, probeOK)
+	require.True(t, st.healthOK)
+	st, _ = next(st, early)
+	require.Equal(t, 1, st.healthFails, "after a pass, failures count even in the start period")
+
+	st = up
+	for i := 1; i <= 2; i++ {
+		st, as = next(st, probeFail)
+		require.Equal(t, i, st.healthFails)
+		require.Empty(t, acts(as))
+	}
+	st, as = next(st, probeFail)
+	require.Equal(t, "up want-up term sent unhealthy", render(st))
+	require.Equal(t, "unhealthy,DOWN,CONT", acts(as))
+	st, as = next(st, probeFail)
+	require.Empty(t, acts(as), "reported and stopped once")
+
+	// The exit it causes is a failure: counted, restarted after finish.
+	st, as = next(st, event{kind: evRunDied, lived: 20 * time.Second, code: 143})
+	require.Equal(t, "finish want-up", render(st))
+	require.Equal(t, 1, st.restarts)
+	require.Equal(t, 1, st.failsInRow)
+	require.Equal(t, "finish", acts(as))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "up want-up", render(st))
+	require.Equal(t, "run", acts(as))
+	require.Zero(t, st.healthFails, "a new run starts healthy")
+
+	// health-action mark: shown, left running; a pass makes it healthy.
+	mark := state{phase: phaseUp, wantUp: true, healthFails: 2, policy: policy{healthRetries: 3, healthMark: true}}
+	st, as = next(mark, probeFail)
+	require.Equal(t, "up want-up unhealthy", render(st))
+	require.Equal(t, "unhealthy", acts(as))
+	st, _ = next(st, probeOK)
+	require.Equal(t, "up want-up", render(st))
+
+	// Already asked to stop (svc -d): reported, no second down-signal.
+	st, as = next(state{phase: phaseUp, gotTerm: true, downSent: true, healthFails: 2, policy: pol}, probeFail)
+	require.Equal(t, "unhealthy", acts(as))
+	require.False(t, st.healthKill)
+}
+
+// Oneshots: exit 0 is done (no restart, ready for dependents); a failure
+// is retried after the backoff, until max-restarts; an essential one with
+// no max-restarts stops the container at once; svc -u runs it again; at
+// the shutdown ./undo runs once its dependents have exited.
+func TestLifeCycleOneshot(t *testing.T) {
+	one := policy{kind: oneshot, undo: true}
+	running := state{phase: phaseUp, wantUp: true, policy: one}
+
+	st, as := next(running, event{kind: evRunDied, lived: 3 * time.Second})
+	require.Equal(t, "finish done", render(st))
+	require.Equal(t, "done,finish", acts(as))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down done", render(st))
+	require.Empty(t, acts(as), "not run again")
+	require.Zero(t, st.restarts)
+
+	st2, as := next(st, event{kind: evUp})
+	require.Equal(t, "up want-up", render(st2), "svc -u runs it again")
+	require.Equal(t, "run", acts(as))
+
+	// Failure: backoff, even after a long run.
+	st, as = next(running, event{kind: evRunDied, lived: 30 * time.Second, code: 2})
+	require.Equal(t, "finish want-up quick", render(st))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "backoff want-up quick", render(st))
+	require.Equal(t, "backoff", acts(as))
+
+	// Essential without max-restarts: the container stops with its code.
+	ess := state{phase: phaseUp, wantUp: true, policy: policy{kind: oneshot, essential: true}}
+	st, as = next(ess, event{kind: evRunDied, lived: time.Second, code: 3})
+	require.Equal(t, "giveup,finish", acts(as))
+	_, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "essential", acts(as))
+	_, as = next(ess, event{kind: evStartFailed})
+	require.Equal(t, "giveup,essential", acts(as))
+	// Essential with max-restarts: retried first.
+	ess.policy.maxRestarts = 2
+	st, _ = next(ess, event{kind: evRunDied, lived: time.Second, code: 3})
+	require.Equal(t, "finish want-up quick", render(st))
+
+	// The shutdown: held while dependents run, then ./undo, then release.
+	done := state{phase: phaseDown, done: true, policy: one}
+	st, as = next(done, shutdownHeld)
+	require.Equal(t, "down stopping held done", render(st))
+	require.Empty(t, acts(as))
+	st, as = next(st, event{kind: evUnheld})
+	require.Equal(t, "finish stopping", render(st))
+	require.Equal(t, "undo", acts(as))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down stopping", render(st))
+	require.Equal(t, "release", acts(as))
+	_, as = next(done, shutdownFree)
+	require.Equal(t, "undo", acts(as), "nothing depends on it: at once")
+	_, as = next(state{phase: phaseDown, done: true, policy: policy{kind: oneshot}}, shutdownHeld)
+	require.Equal(t, "release", acts(as), "no ./undo: nothing to wait for")
+	_, as = next(state{phase: phaseDown, policy: one}, shutdownHeld)
+	require.Equal(t, "release", acts(as), "never done: nothing to undo")
+	st, _ = next(done, shutdownHeld)
+	st, _ = next(st, event{kind: evDeadline})
+	_, as = next(st, event{kind: evUnheld})
+	require.Equal(t, "release", acts(as), "after the deadline: no ./undo")
+}
+
+// Scheduled jobs: a tick runs ./run once (never restarted, never two at
+// once: a tick while it runs is skipped); svc -u runs it now; exits are
+// not restarts and never stop the container.
+func TestLifeCycleScheduled(t *testing.T) {
+	job := policy{kind: scheduled, essential: true}
+	idle := state{phase: phaseDown, policy: job}
+	st, as := next(idle, tick)
+	require.Equal(t, "up", render(st))
+	require.Equal(t, "run", acts(as))
+	_, as = next(st, tick)
+	require.Equal(t, "skip", acts(as))
+	st, _ = next(st, event{kind: evRunDied, lived: 5 * time.Second, code: 1})
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down", render(st))
+	require.Empty(t, acts(as), "not restarted; not essential")
+	require.Zero(t, st.restarts)
+	st, as = next(idle, event{kind: evUp})
+	require.Equal(t, "up", render(st), "svc -u: once, now")
+	require.Equal(t, "run", acts(as))
+	_, as = next(state{phase: phaseDown, policy: job, stopping: true}, tick)
+	require.Empty(t, acts(as), "nothing starts while stopping")
 }
