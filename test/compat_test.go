@@ -1,3 +1,5 @@
+//go:build system
+
 package test
 
 import (
@@ -122,7 +124,7 @@ func golden(t *testing.T, name, got string) {
 		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./test -run %s -update to create it", t.Name())
+	require.NoError(t, err, "run go test -tags system ./test -run %s -update to create it", t.Name())
 	require.Equal(t, string(want), got)
 }
 

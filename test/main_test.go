@@ -1,3 +1,5 @@
+//go:build system
+
 // Package test holds svinit's end-to-end tests: the real binary, really PID 1
 // of a PID namespace (unshare --pid --fork --mount-proc), driving real
 // processes. Helper programs are this test binary re-executed with

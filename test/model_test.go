@@ -1,3 +1,5 @@
+//go:build system
+
 package test
 
 import (
@@ -50,7 +52,7 @@ func TestLifeCycleModel(t *testing.T) {
 	if v, err := strconv.ParseUint(os.Getenv("SVINIT_MODEL_SEED"), 10, 64); err == nil {
 		base, seeds = v, 1
 	}
-	t.Logf("seeds %d to %d (replay one: SVINIT_MODEL_SEED=N go test -run TestLifeCycleModel ./test)", base, base+uint64(seeds)-1)
+	t.Logf("seeds %d to %d (replay one: SVINIT_MODEL_SEED=N go test -tags system -run TestLifeCycleModel ./test)", base, base+uint64(seeds)-1)
 	// In parallel (go test -parallel): each seed mostly waits for its scripts.
 	for i := 0; i < seeds; i++ {
 		seed := base + uint64(i)

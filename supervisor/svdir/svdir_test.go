@@ -127,22 +127,6 @@ func TestSymlinkAndPlanted(t *testing.T) {
 	require.True(t, fi.Mode().IsRegular())
 }
 
-// A supervise/ directory that someone else made (say, a non-root user who
-// got to a shared /run first, keeping its FIFOs open) is refused, named.
-func TestForeignSuperviseRefused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("must run as root: it chowns a directory to another user")
-	}
-	dir := t.TempDir()
-	sup := filepath.Join(dir, "supervise")
-	require.NoError(t, os.Mkdir(sup, 0o700))
-	require.NoError(t, os.Chown(sup, 65534, 65534))
-	_, err := Open(dir)
-	require.EqualError(t, err, "unable to use "+sup+": owned by uid 65534, not by svinit's uid 0")
-	entries, _ := os.ReadDir(sup)
-	require.Empty(t, entries, "nothing was made in it")
-}
-
 // A symlink planted under any of supervise/'s names never sends a write (or
 // a new file) outside: status, stat, pid and svinit.json replace the link
 // itself; lock, control and ok are refused with the path named.

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -82,7 +84,7 @@ func (dockerCLI) network(name, subnet string) error {
 func (dockerCLI) rmNetwork(name string) { _, _ = dockerCmd("network", "rm", name) }
 
 // network makes a user-defined bridge network (not --internal: that drops
-// VRRP's multicast, docker-e2e.md pitfall 1), removed at the end of the test.
+// VRRP's multicast, docs/docker-e2e.md, pitfall 1), removed at the end of the test.
 func network(t *testing.T, name, subnet string) {
 	t.Helper()
 	require.NoError(t, eng.network(name, subnet))

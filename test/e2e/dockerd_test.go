@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -63,7 +65,7 @@ func launchDockerd(extra []string) (*dockerEngine, error) {
 }
 
 // stop ends the dockerd this suite started, by its pid, and undoes the
-// netfilter state it leaves behind (docker-e2e.md, pitfall 2).
+// netfilter state it leaves behind (docs/docker-e2e.md, pitfall 2).
 func (e *dockerEngine) stop() {
 	if e.cmd == nil {
 		return
@@ -93,7 +95,7 @@ func undoDockerNetfilter() {
 
 const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
-// uplinkMTU is the MTU of the default route's device (docker-e2e.md, 11).
+// uplinkMTU is the MTU of the default route's device (docs/docker-e2e.md, pitfall 11).
 func uplinkMTU() string {
 	out, err := exec.Command("ip", "route", "show", "default").Output()
 	fields := strings.Fields(string(out))

@@ -1,9 +1,11 @@
+//go:build e2e
+
 // Package e2e runs svinit's example image in a real Docker engine: the real
 // memcached, keepalived and gearmand under svinit as PID 1, driven with
 // docker exec, docker stop and docker logs. TestMain starts dockerd itself
 // (and stops it, by its pid, at the end) and builds every image locally:
 // no registry is reachable, so the Debian base comes from debootstrap +
-// docker import (see ../shared/docs/docker-e2e.md).
+// docker import (see docs/docker-e2e.md).
 //
 // Where the engine cannot start, the suite fails: the proof is real Docker.
 // A developer without Docker may ask by name for the same checks on a
