@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,7 +78,7 @@ func TestOrphanStormWhileRestarting(t *testing.T) {
 	root := makeTree(t, map[string]files{
 		"steady":    {"run": sh("exec sleep 1000")},
 		"restarter": {"run": sh("sleep 1.02; exit 1")},
-		"storm":     {"run": sh(fmt.Sprintf("%s helper:storm-mid %d %s; exec sleep 1000", self, n, made))},
+		"storm":     {"run": sh(helperLine("storm-mid", strconv.Itoa(n), made) + "; exec sleep 1000")},
 	})
 	addr := freeAddr(t)
 	r := startTree(t, root, "--http", addr)
@@ -155,7 +156,7 @@ func TestLoopAndUnreadableEntries(t *testing.T) {
 func TestOutputFaults(t *testing.T) {
 	root := makeTree(t, map[string]files{
 		"closer":   {"run": sh("echo before close; exec >&- 2>&-; exec sleep 1000")},
-		"firehose": {"run": sh(self + " helper:firehose 100 2; exec sleep 1000")},
+		"firehose": {"run": sh(helperLine("firehose", "100", "2") + "; exec sleep 1000")},
 		"blocked":  {"run": sh("while :; do echo line line line line line line line line; done"), "log/run": sh("exec sleep 1000")},
 		"talker":   {"run": sh("i=0; while :; do i=$((i+1)); echo talk $i; sleep 0.01; done")},
 	})

@@ -18,7 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// helpers are the programs this test binary becomes with "helper:NAME".
+// helpers are the programs this test binary becomes, by name (helper(),
+// registered with reexec by isHelper).
 var helpers = map[string]func(args []string) int{
 	"exit":      func(a []string) int { n, _ := strconv.Atoi(a[0]); return n },
 	"catch":     helperCatch,
@@ -31,7 +32,7 @@ var helpers = map[string]func(args []string) int{
 	"group":     helperGroup,
 	"orphan":    helperOrphan,
 	"orphan-mid": func(a []string) int {
-		c := exec.Command(self, "helper:orphan-leaf", a[0], strconv.Itoa(os.Getpid()))
+		c := helperCmd("orphan-leaf", a[0], strconv.Itoa(os.Getpid()))
 		_ = c.Start()
 		return 0
 	},
@@ -64,15 +65,6 @@ func helperFirehose(args []string) int {
 	return 0
 }
 
-func runHelper(name string, args []string) int {
-	h, ok := helpers[name]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "no helper %q\n", name)
-		return 99
-	}
-	return h(args)
-}
-
 // helperCatch prints "got N" for every forwardable signal it receives and
 // exits 0 after COUNT of them.
 func helperCatch(args []string) int {
@@ -93,7 +85,7 @@ func helperCatch(args []string) int {
 // at once: N orphans for PID 1. It then waits until no
 // zombie is left in the namespace and exits 7 (or 99 if zombies remain).
 func helperStorm(args []string) int {
-	mid := exec.Command(self, append([]string{"helper:storm-mid"}, args...)...)
+	mid := helperCmd("storm-mid", args...)
 	if err := mid.Run(); err != nil {
 		fmt.Println("storm-mid:", err)
 		return 98
@@ -165,7 +157,7 @@ func zombiesInProc() int {
 // helperDaemon starts "stubborn FILE" in a session of its own and exits 0:
 // the classic double-forked daemon that outlives the main command.
 func helperDaemon(args []string) int {
-	c := exec.Command(self, append([]string{"helper:stubborn"}, args...)...)
+	c := helperCmd("stubborn", args...)
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := c.Start(); err != nil {
 		return 98
@@ -241,7 +233,7 @@ func helperGroup(args []string) int {
 	}
 	var child *exec.Cmd
 	if role == "parent" {
-		child = exec.Command(self, "helper:group", file, "child")
+		child = helperCmd("group", file, "child")
 		child.Stdout = os.Stdout
 		_ = child.Start()
 	}
@@ -265,7 +257,7 @@ func helperGroup(args []string) int {
 // helperOrphan makes a grandchild that is orphaned, records who adopted it in
 // FILE, and exits 0 once no zombie child of svinit is left (3 if one stays).
 func helperOrphan(args []string) int {
-	if err := exec.Command(self, "helper:orphan-mid", args[0]).Run(); err != nil {
+	if err := helperCmd("orphan-mid", args[0]).Run(); err != nil {
 		return 98
 	}
 	for i := 0; i < 1000; i++ {

@@ -140,7 +140,7 @@ func TestGraceFromEnvironment(t *testing.T) {
 // fds 0, 1, 2 only, even when svinit's own parent left it a mess.
 func TestMainCommandStartsClean(t *testing.T) {
 	probe := func(cmd ...string) string {
-		argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", self, "helper:wrap", svinit, "--"}, cmd...)
+		argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, helper("wrap", append([]string{svinit, "--"}, cmd...)...)...)
 		r := start(t, exec.Command("unshare", argv...))
 		require.Equal(t, 0, r.wait(10*time.Second), r.stderr.String())
 		return r.stdout.String()

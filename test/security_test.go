@@ -77,7 +77,7 @@ func TestServicesStartClean(t *testing.T) {
 		"sig": {"run": sh("exec grep -E '^Sig(Blk|Ign)' /proc/self/status")},
 		"fds": {"run": sh("exec ls /proc/self/fd")},
 	})
-	r := start(t, exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", self, "helper:wrap", svinit, "-s", root))
+	r := start(t, exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, helper("wrap", svinit, "-s", root)...)...))
 	r.waitOutput("sig: SigBlk:\t0000000000000000\nsig: SigIgn:\t0000000000000000\n")
 	// ls's own fd 3 is the directory it lists; the wrapper's fd 5 must be gone.
 	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "fds: ./run exited") },
@@ -102,7 +102,7 @@ func TestSubreaperSignalsOnlyItsTree(t *testing.T) {
 	t.Cleanup(func() { _ = neighbour.Process.Kill(); _ = neighbour.Wait() })
 	daemon := filepath.Join(t.TempDir(), "daemon")
 	root := makeTree(t, map[string]files{"web": {"run": sh("exec sleep 1000")}})
-	r := startPlain(t, "--grace", "1s", "-s", root, "--", "sh", "-c", self+" helper:daemon "+daemon+"; exec sleep 1000")
+	r := startPlain(t, "--grace", "1s", "-s", root, "--", "sh", "-c", helperLine("daemon", daemon)+"; exec sleep 1000")
 	waitState(t, filepath.Join(root, "web"), isUp, "up")
 	require.Eventually(t, func() bool { b, _ := os.ReadFile(daemon); return strings.HasPrefix(string(b), "ready") },
 		5*time.Second, 20*time.Millisecond)
