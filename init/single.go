@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/svinit/svinit/internal/chain"
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
 )
@@ -118,10 +119,15 @@ func (s *Single) spawn() (int, error) {
 	spec := s.Spec
 	spec.Path, spec.Argv = s.Argv[0], s.Argv
 	if s.ChildMask != goChildMask() || s.ChildIgnore != 0 {
-		spec.Path = "/proc/self/exe"
-		spec.Argv = append([]string{SigExecName, fmt.Sprintf("%x", s.ChildMask), fmt.Sprintf("%x", s.ChildIgnore), s.ExecFailure}, s.Argv...)
+		spec = s.viaSigExec(spec)
 	}
 	p, err := s.reaper.Start(spec)
+	if err != nil && spec.Path != sigExecPath {
+		// The program cannot be executed: as in tini and dumb-init, a child
+		// says so and exits with their code (SigExec fails the same way),
+		// and that exit is the child's like any other (-e applies).
+		p, err = s.reaper.Start(s.viaSigExec(spec))
+	}
 	if err != nil {
 		return execFailure(s.ExecFailure, os.Getpid(), s.Argv[0], err, s.Stderr), errStop
 	}
@@ -130,6 +136,17 @@ func (s *Single) spawn() (int, error) {
 		s.Log.Spawned(s, p.Pid)
 	}
 	return 0, nil
+}
+
+// sigExecPath is svinit itself, for SigExec.
+const sigExecPath = "/proc/self/exe"
+
+// viaSigExec starts the program through SigExec, which gives it ChildMask
+// and ChildIgnore.
+func (s *Single) viaSigExec(spec reaper.Spec) reaper.Spec {
+	spec.Path = sigExecPath
+	spec.Argv = append([]string{SigExecName, fmt.Sprintf("%x", s.ChildMask), fmt.Sprintf("%x", s.ChildIgnore), s.ExecFailure}, s.Argv...)
+	return spec
 }
 
 func (s *Single) loop() int {
@@ -209,12 +226,22 @@ func (s *Single) childGone(e reaper.Exit) int {
 }
 
 // goChildMask is the signal mask Go's fork gives a child: the mask svinit
-// started with (the runtime saves it before it changes any).
+// started with (the runtime's initSigmask).
 func goChildMask() uint64 { return startMask }
 
-// startMask and startIgnored are the signal state svinit inherited, read at
-// start-up (Go's runtime unblocks a few faults on its main thread first).
-var startMask, startIgnored = inheritedSignals()
+// startMask and startIgnored are the signal state svinit inherited, as the
+// Go runtime recorded it before changing it (the release build); a plain
+// build falls back on /proc/self/status, where the runtime has already
+// unblocked the signals it must receive.
+var startMask, startIgnored = signalsAtStart()
+
+func signalsAtStart() (uint64, uint64) {
+	blocked, ignored := inheritedSignals() // TSTP, TTIN, TTOU: the runtime leaves them as they were until Notify
+	if mask, ign, known := chain.SignalsAtStart(); known {
+		return mask, ign | ignored
+	}
+	return blocked, ignored
+}
 
 // execFailure reports a program that could not be executed the way the
 // program svinit stands in for does, and returns its exit code: tini's

@@ -33,11 +33,11 @@ import (
 //
 // Where it cannot be tini: SIGURG is not passed on (the Go runtime sends it
 // to itself and cannot tell its own from another's), nor 32-34; -l prints a
-// notice about tini's licence, not tini's licence text; --version says
-// "tini version 0.19.0 - svinit" (upstream's builds put "- git.HASH" there).
+// notice about tini's licence (and says it is svinit), not tini's licence
+// text.
 
 // TiniVersion is what svinit as tini says it is.
-const TiniVersion = "tini version 0.19.0 - svinit"
+const TiniVersion = "tini version 0.19.0"
 
 // TiniUsage is tini's usage text for the name it was called by.
 func TiniUsage(name string) string {
