@@ -58,8 +58,8 @@ func TestOneReadinessTruth(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(tmp, "go-"+name), nil, 0o644))
 		dir := filepath.Join(root, name)
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
-			_, code := tool(t, "svinit", "svstat", "--ready", dir)
-			assert.Equal(c, 0, code)
+			out, code := exitCode("svinit", "svstat", "--ready", dir)
+			assert.Equal(c, 0, code, out)
 		}, 10*time.Second, 20*time.Millisecond)
 		require.Equal(t, allReady, ready(dir), "%s: ready", name)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,9 +30,10 @@ func TestThousandServices(t *testing.T) {
 		dirs = append(dirs, filepath.Join(root, name))
 	}
 	r := startTree(t, root)
-	all := func(ok func(serviceStatus) bool) func() bool {
-		return func() bool {
-			out, _ := tool(t, append([]string{"svinit", "svstat", "--json"}, dirs...)...)
+	// all is a condition: every service's svstat --json satisfies ok.
+	all := func(ok func(serviceStatus) bool) func(c *assert.CollectT) {
+		return func(c *assert.CollectT) {
+			out, code := exitCode(append([]string{"svinit", "svstat", "--json"}, dirs...)...)
 			n := 0
 			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 				var st serviceStatus
@@ -39,10 +41,10 @@ func TestThousandServices(t *testing.T) {
 					n++
 				}
 			}
-			return n == len(dirs)
+			assert.Equal(c, len(dirs), n, "services as wanted (svstat exited %d)", code)
 		}
 	}
-	require.Eventually(t, all(isUp), 60*time.Second, 100*time.Millisecond, "all 1000 up")
+	require.EventuallyWithT(t, all(isUp), 60*time.Second, 100*time.Millisecond, "all 1000 up")
 	kids := children(r.initPid())
 	require.Len(t, kids, 1000, "no supervisor processes: svinit's children are the 1000 services")
 	for _, k := range kids {
@@ -52,6 +54,6 @@ func TestThousandServices(t *testing.T) {
 	out, code := tool(t, append([]string{"svc", "-h"}, dirs...)...)
 	require.Equal(t, 0, code, out)
 	require.Empty(t, out)
-	require.Eventually(t, all(func(s serviceStatus) bool { return isUp(s) && s.Restarts == 1 && s.LastExit == "signal 1 (SIGHUP)" }),
+	require.EventuallyWithT(t, all(func(s serviceStatus) bool { return isUp(s) && s.Restarts == 1 && s.LastExit == "signal 1 (SIGHUP)" }),
 		60*time.Second, 100*time.Millisecond, "all 1000 got HUP and came back")
 }

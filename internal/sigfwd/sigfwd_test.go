@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
@@ -96,14 +97,14 @@ func TestHandledSignalInterrupts(t *testing.T) {
 		got <- errno
 	}()
 	tid := <-tids
-	require.Eventually(t, func() bool {
+	var errno unix.Errno
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG) // until the wait has begun and ends
 		select {
-		case errno := <-got:
-			require.Equal(t, unix.EINTR, errno)
-			return true
+		case errno = <-got:
 		default:
-			return false
+			assert.Fail(c, "the wait goes on")
 		}
 	}, 5*time.Second, time.Millisecond)
+	require.Equal(t, unix.EINTR, errno)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,10 +75,15 @@ func checkKill(t *testing.T) {
 	pid := pidOf(t, "app", "memcached")
 	began := time.Now()
 	in(t, "app", "svc", "-k", "/service/memcached")
-	eventually(t, func() bool {
-		p := pidOf(t, "app", "memcached")
-		return p != 0 && p != pid
-	}, 2*time.Second, "memcached back with a new pid")
+	// Not pidOf: a require in the condition's goroutine cannot fail the test
+	// cleanly.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		out, err := try("", "app", "svstat", "/service/memcached")
+		if assert.NoError(c, err, out) {
+			p := svstatPid(out)
+			assert.True(c, p != 0 && p != pid, "svstat: %s", out)
+		}
+	}, 2*time.Second, 100*time.Millisecond, "memcached back with a new pid")
 	ready(t, "app", "memcached")
 	took := time.Since(began)
 	require.Less(t, took, 2*time.Second)

@@ -145,7 +145,12 @@ var pidRE = regexp.MustCompile(`: up \(pid (\d+)\)`)
 // pidOf is the pid svstat reports for /service/NAME (0 when down).
 func pidOf(t *testing.T, name, service string) int {
 	t.Helper()
-	m := pidRE.FindStringSubmatch(in(t, name, "svstat", "/service/"+service))
+	return svstatPid(in(t, name, "svstat", "/service/"+service))
+}
+
+// svstatPid is the pid in svstat's output (0 if none).
+func svstatPid(out string) int {
+	m := pidRE.FindStringSubmatch(out)
 	if m == nil {
 		return 0
 	}
