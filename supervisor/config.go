@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/svinit/svinit/internal/errstr"
 
 	"golang.org/x/sys/unix"
@@ -25,12 +27,29 @@ type config struct {
 	essential     bool          // essential: the container stops if it gives up
 	maxRestarts   int           // max-restarts: failures in a row before giving up (0: never)
 	downGroup     bool          // down-group: the stop signals go to ./run's process group
+	kind          kind          // type: longrun (default) or oneshot; schedule: scheduled
+	schedule      cron.Schedule // schedule: when a scheduled service runs (nil: a bad one)
+	undo          bool          // undo: a oneshot's script for the shutdown
+	health        probeSpec     // health, health-tcp, health-http: the liveness probe
+	healthEvery   time.Duration // health-interval (10 s)
+	healthTimeout time.Duration // health-timeout (5 s)
+	healthRetries int           // health-retries (3)
+	healthStart   time.Duration // health-start-period (0)
+	healthMark    bool          // health-action mark: shown, not restarted
+	check         probeSpec     // check-tcp, check-http: a built-in readiness probe (./check is the script one)
 }
 
-func (c config) policy() policy { return policy{maxRestarts: c.maxRestarts, essential: c.essential} }
+func (c config) policy() policy {
+	p := policy{kind: c.kind, maxRestarts: c.maxRestarts, essential: c.essential, undo: c.undo, healthMark: c.healthMark}
+	if c.health.kind != probeNone {
+		p.healthRetries = c.healthRetries
+	}
+	return p
+}
 
 func defaultConfig() config {
-	return config{downSignal: unix.SIGTERM, timeoutFinish: 5 * time.Second, notifyFd: -1}
+	return config{downSignal: unix.SIGTERM, timeoutFinish: 5 * time.Second, notifyFd: -1,
+		healthEvery: 10 * time.Second, healthTimeout: 5 * time.Second, healthRetries: 3}
 }
 
 // readConfig reads the optional files of a service directory. A malformed
@@ -64,7 +83,75 @@ func readConfig(dir string) (config, []error) {
 	if _, err := os.Stat(filepath.Join(dir, "down-group")); err == nil {
 		c.downGroup = true
 	}
+	read("type", func(s string) (err error) { c.kind, err = parseType(s); return })
+	read("schedule", func(s string) error {
+		c.kind = scheduled
+		sched, err := cron.ParseStandard(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("not a schedule (5-field cron, @hourly, @every 10m): %v", err)
+		}
+		c.schedule = sched
+		return nil
+	})
+	if st, err := os.Stat(filepath.Join(dir, "undo")); err == nil && st.Mode().IsRegular() {
+		c.undo = true
+	}
+	if st, err := os.Stat(filepath.Join(dir, "health")); err == nil && !st.IsDir() {
+		c.health = probeSpec{kind: probeExec, target: filepath.Join(dir, "health")}
+	}
+	read("health-tcp", func(s string) (err error) { c.health, err = parseTCP(s); return })
+	read("health-http", func(s string) (err error) { c.health, err = parseHTTP(s); return })
+	read("health-interval", func(s string) (err error) { c.healthEvery, err = parseDuration(s, c.healthEvery); return })
+	read("health-timeout", func(s string) (err error) { c.healthTimeout, err = parseDuration(s, c.healthTimeout); return })
+	read("health-start-period", func(s string) (err error) { c.healthStart, err = parseDuration(s, 0); return })
+	read("health-retries", func(s string) (err error) {
+		n, err := parseCount(s)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("not a number of failures from 1 up: %q", strings.TrimSpace(s))
+		}
+		if err == nil {
+			c.healthRetries = n
+		}
+		return err
+	})
+	read("health-action", func(s string) error {
+		switch strings.TrimSpace(s) {
+		case "restart":
+		case "mark":
+			c.healthMark = true
+		default:
+			return fmt.Errorf("not an action (restart or mark): %q", strings.TrimSpace(s))
+		}
+		return nil
+	})
+	read("check-tcp", func(s string) (err error) { c.check, err = parseTCP(s); return })
+	read("check-http", func(s string) (err error) { c.check, err = parseHTTP(s); return })
 	return c, errs
+}
+
+// parseType reads the type file: longrun or oneshot (s6-rc's words).
+func parseType(s string) (kind, error) {
+	switch strings.TrimSpace(s) {
+	case "longrun":
+		return longrun, nil
+	case "oneshot":
+		return oneshot, nil
+	}
+	return longrun, fmt.Errorf("not a service type (longrun or oneshot): %q", strings.TrimSpace(s))
+}
+
+// parseDuration reads a duration: "10s", "500ms", "1m30s", or a whole
+// number of milliseconds (as s6's timeout files). It must be positive.
+func parseDuration(s string, def time.Duration) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseUint(s, 10, 31); err == nil && n > 0 {
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return def, fmt.Errorf("not a duration (10s, 500ms, or milliseconds): %q", s)
+	}
+	return d, nil
 }
 
 // parseSignal reads "TERM", "SIGTERM" or "15".

@@ -85,14 +85,14 @@ func (s *Supervisor) closeNotify(v *service) {
 // notification fd, by ./check passing, or at once.
 func (s *Supervisor) startReadiness(v *service) {
 	v.ready = false
-	if v.notifyR >= 0 {
-		return
+	if v.notifyR >= 0 || v.st.policy.kind != longrun {
+		return // a oneshot is ready once done; a scheduled job never waits
 	}
-	if _, err := os.Stat(filepath.Join(v.dir, "check")); err == nil {
+	if _, err := os.Stat(filepath.Join(v.dir, "check")); err == nil || v.cfg.check.kind != probeNone {
 		s.scheduleCheck(v, 0)
 		return
 	}
-	v.ready = true // announced with the start itself
+	v.ready, v.everReady = true, true // announced with the start itself
 	s.readinessChanged()
 }
 
@@ -110,6 +110,24 @@ func (s *Supervisor) scheduleCheck(v *service, d time.Duration) {
 }
 
 func (s *Supervisor) runCheck(v *service) {
+	if _, err := os.Stat(filepath.Join(v.dir, "check")); err != nil && v.cfg.check.kind != probeNone {
+		// check-tcp, check-http: no fork; the result comes back to the loop
+		spec, run := v.cfg.check, v.proc
+		go func() {
+			r := probeBuiltin(spec, time.Second)
+			s.post(func() {
+				if v.proc != run || v.st.phase != phaseUp || v.ready || v.released {
+					return
+				}
+				if r.ok {
+					s.setReady(v)
+					return
+				}
+				s.scheduleCheck(v, checkEvery)
+			})
+		}()
+		return
+	}
 	spec := s.spec(v, filepath.Join(v.dir, "check"), []string{"./check"})
 	spec.Files[1] = spec.Files[0] // runit's sv runs it with stdout closed: /dev/null here
 	p, err := s.reaper.Start(spec)
@@ -140,7 +158,7 @@ func (s *Supervisor) setReady(v *service) {
 	if v.ready || v.st.phase != phaseUp {
 		return
 	}
-	v.ready = true
+	v.ready, v.everReady = true, true
 	s.announce(v)
 	s.readinessChanged()
 }
@@ -163,7 +181,9 @@ func (s *Supervisor) blockedBy(v *service) string {
 		switch {
 		case d == nil:
 			return "waiting for " + name + " (no such service)"
-		case d.st.phase != phaseUp || !d.ready:
+		case d.st.policy.kind == oneshot && !d.st.done:
+			return "waiting for " + name + " to be done"
+		case !d.isReady():
 			return "waiting for " + name + " to be ready"
 		}
 	}
@@ -188,7 +208,7 @@ func (s *Supervisor) sorted() []*service {
 func (s *Supervisor) NotReady() []string {
 	var out []string
 	for _, v := range s.sorted() {
-		if !v.st.wantUp || (v.st.phase == phaseUp && v.ready) {
+		if !v.st.wantUp || v.isReady() {
 			continue
 		}
 		why := v.st.phase.String()
@@ -205,22 +225,31 @@ func (s *Supervisor) NotReady() []string {
 	return out
 }
 
-// ServiceStat is one service as /metrics shows it.
+// ServiceStat is one service as /metrics, /readyz and /livez see it.
 type ServiceStat struct {
-	Name     string
-	Up       bool
-	Ready    bool
-	WantUp   bool
-	Restarts int
-	LastCode int
+	Name           string
+	Kind           string // longrun, oneshot, scheduled
+	Up             bool
+	Ready          bool // the one readiness truth (isReady)
+	EverReady      bool // ready (a oneshot: done) at least once since svinit started
+	WantUp         bool
+	Restarts       int
+	LastCode       int
+	Health         string // "", starting, healthy, unhealthy
+	HealthFailures int
+	Essential      bool
+	LastStart      time.Time // zero: never started
+	NextRun        time.Time // scheduled: zero when none is armed
 }
 
 // Snapshot reports every service, by name.
 func (s *Supervisor) Snapshot() []ServiceStat {
 	var out []ServiceStat
 	for _, v := range s.sorted() {
-		out = append(out, ServiceStat{Name: v.name, Up: v.st.phase == phaseUp, Ready: v.st.phase == phaseUp && v.ready,
-			WantUp: v.st.wantUp, Restarts: v.st.restarts, LastCode: v.lastCode})
+		out = append(out, ServiceStat{Name: v.name, Kind: v.st.policy.kind.String(), Up: v.st.phase == phaseUp,
+			Ready: v.isReady(), EverReady: v.everReady, WantUp: v.st.wantUp, Restarts: v.st.restarts,
+			LastCode: v.lastCode, Health: v.healthText(), HealthFailures: v.st.healthFails,
+			Essential: v.cfg.essential, LastStart: v.started, NextRun: v.nextRun})
 	}
 	return out
 }

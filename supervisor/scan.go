@@ -155,6 +155,16 @@ func (s *Supervisor) closeOutput(v *service) {
 // begin announces the initial state and starts the service unless ./down
 // says it is normally down.
 func (s *Supervisor) begin(v *service) {
+	s.readConfig(v)
+	if v.cfg.kind == scheduled {
+		v.when = time.Now()
+		if v.cfg.schedule == nil {
+			v.lastErr = "not scheduled: " + v.dir + "/schedule is not a schedule"
+		}
+		s.armSchedule(v)
+		s.announce(v)
+		return
+	}
 	if _, err := os.Stat(filepath.Join(v.dir, "down")); err == nil {
 		v.when = time.Now()
 		s.announce(v)
@@ -227,6 +237,8 @@ func (s *Supervisor) release(v *service) {
 		return
 	}
 	v.released = true
+	s.stopSchedule(v)
+	s.stopHealth(v)
 	v.timerGen++
 	if v.timer != nil {
 		v.timer.Stop()

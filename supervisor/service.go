@@ -28,7 +28,9 @@ type service struct {
 
 	processes
 	backoffTimer
+	schedTimer
 	readiness
+	health
 	protocol
 	output
 }
@@ -68,17 +70,48 @@ func (v *service) status() svdir.Status {
 // info is svinit's own status file content.
 func (v *service) info() *svdir.Info {
 	in := &svdir.Info{
-		State:     v.st.phase.String(),
-		Ready:     v.st.phase == phaseUp && v.ready,
-		Waiting:   v.waiting,
-		Restarts:  v.st.restarts,
-		LastExit:  v.lastExit,
-		LastError: v.lastErr,
+		State:          v.stateText(),
+		Ready:          v.isReady(),
+		Waiting:        v.waiting,
+		Restarts:       v.st.restarts,
+		LastExit:       v.lastExit,
+		LastError:      v.lastErr,
+		Health:         v.healthText(),
+		HealthFailures: v.st.healthFails,
+		HealthOutput:   v.healthOut,
+		EverReady:      v.everReady,
+	}
+	if v.st.policy.kind != longrun {
+		in.Kind = v.st.policy.kind.String()
 	}
 	if v.st.phase == phaseBackoff {
 		in.BackoffUntil = v.until.Unix()
 	}
+	if !v.started.IsZero() {
+		in.LastStart = v.started.Unix()
+	}
+	if !v.nextRun.IsZero() {
+		in.NextRun = v.nextRun.Unix()
+	}
 	return in
+}
+
+// stateText is the phase, or "done" for a oneshot that completed.
+func (v *service) stateText() string {
+	if v.st.phase == phaseDown && v.st.done {
+		return "done"
+	}
+	return v.st.phase.String()
+}
+
+// isReady is the one readiness truth: a longrun is ready once up and its
+// notification-fd newline or ./check (or built-in check) said so (at once
+// without either); a oneshot once it is done.
+func (v *service) isReady() bool {
+	if v.st.policy.kind == oneshot {
+		return v.st.done
+	}
+	return v.st.phase == phaseUp && v.ready
 }
 
 // backoff is the wait before the next start after quick failures: 1 s,

@@ -140,6 +140,8 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 	switch {
 	case e.Proc == v.checkProc:
 		s.checkDone(v, e)
+	case v.healthProbe != nil && e.Proc == v.healthProbe.proc:
+		s.healthExited(v, e)
 	case e.Proc == v.ctlProc:
 		s.customDone(v, e)
 	case v.st.phase == phaseFinish:
@@ -155,6 +157,7 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 // runDied records how ./run ended and feeds the life cycle.
 func (s *Supervisor) runDied(v *service, e reaper.Exit) {
 	s.closeNotify(v)
+	s.stopHealth(v)
 	v.ready = false
 	v.lastExit, v.lastCode = reaper.Describe(e.Status), e.Code()
 	lived := time.Since(v.started)
@@ -296,6 +299,16 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		svlog.Warn("%s: %s", v.name, v.lastErr)
 	case actEssential:
 		s.notify(Notice{Kind: NoticeEssential, Name: v.name, Code: v.lastCode})
+	case actUndo:
+		return s.startScript(v, "undo", nil)
+	case actUnhealthy:
+		s.unhealthy(v)
+	case actSkip:
+		svlog.Info("%s: scheduled run skipped: the last one (started %s) still runs", v.name, v.started.Format(time.RFC3339))
+	case actDone:
+		v.everReady = true
+		svlog.Info("%s: done", v.name)
+		s.readinessChanged()
 	}
 	return event{}, false
 }
@@ -327,13 +340,20 @@ func (s *Supervisor) killAfter(v *service, d time.Duration, why string) {
 	})
 }
 
-func (s *Supervisor) startRun(v *service) (event, bool) {
+// readConfig reads the service's optional files again (before each start,
+// and when it is first seen); each bad one is reported once.
+func (s *Supervisor) readConfig(v *service) {
 	cfg, errs := readConfig(v.dir)
 	for _, err := range errs {
 		s.warnOnce(v.name+"/config", err.Error())
 	}
 	v.cfg = cfg
 	v.st.policy = cfg.policy()
+}
+
+func (s *Supervisor) startRun(v *service) (event, bool) {
+	s.readConfig(v)
+	cfg := v.cfg
 	if why := s.blockedBy(v); why != "" {
 		v.waiting = why
 		return event{kind: evBlocked}, true
@@ -364,6 +384,7 @@ func (s *Supervisor) startRun(v *service) (event, bool) {
 	v.started = time.Now()
 	v.when = v.started
 	s.startReadiness(v)
+	s.startHealth(v)
 	return event{}, false
 }
 
@@ -390,14 +411,21 @@ func withFd(files []uintptr, n int, fd uintptr) []uintptr {
 }
 
 func (s *Supervisor) startFinish(v *service) (event, bool) {
-	finish := filepath.Join(v.dir, "finish")
-	if _, err := os.Stat(finish); err != nil {
+	return s.startScript(v, "finish", v.finishArgs)
+}
+
+// startScript starts ./finish (after ./run) or ./undo (a oneshot's, at the
+// shutdown) if there is one, with timeout-finish; without one, or if it
+// cannot start, it is done at once.
+func (s *Supervisor) startScript(v *service, name string, args []string) (event, bool) {
+	path := filepath.Join(v.dir, name)
+	if _, err := os.Stat(path); err != nil {
 		return event{kind: evFinishDone}, true
 	}
-	err := checkRunnable(finish)
+	err := checkRunnable(path)
 	var p *reaper.Proc
 	if err == nil {
-		p, err = s.reaper.Start(s.spec(v, finish, append([]string{"./finish"}, v.finishArgs...)))
+		p, err = s.reaper.Start(s.spec(v, path, append([]string{"./" + name}, args...)))
 	}
 	if err != nil {
 		svlog.Warn("%v", err)
@@ -405,7 +433,7 @@ func (s *Supervisor) startFinish(v *service) (event, bool) {
 	}
 	v.proc = p
 	s.byProc[p] = v
-	s.killAfter(v, v.cfg.timeoutFinish, "timeout-finish")
+	s.killAfter(v, v.cfg.timeoutFinish, "timeout-"+name)
 	return event{}, false
 }
 

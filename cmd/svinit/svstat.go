@@ -83,8 +83,21 @@ func svstatLine(dir string, now time.Time) string {
 			}
 		case info.State == "wait":
 			b.WriteString(", " + info.Waiting)
+		case info.State == "done":
+			b.WriteString(", done")
 		case st.Pid == 0 && info.LastError != "":
 			b.WriteString(": " + info.LastError)
+		}
+		if info.Health == "unhealthy" {
+			b.WriteString(", unhealthy: " + info.HealthOutput)
+		}
+		if info.Kind == "scheduled" {
+			if info.NextRun > 0 {
+				fmt.Fprintf(&b, ", next run in %ds", max(info.NextRun-now.Unix(), 0))
+			}
+			if info.LastExit != "" && st.Pid == 0 {
+				b.WriteString(", last run: " + info.LastExit)
+			}
 		}
 	}
 	return b.String()
@@ -100,7 +113,7 @@ func readyProbe(dirs []string, now time.Time) int {
 	code := 0
 	for _, dir := range dirs {
 		st := statusJSON(dir, now)
-		if st.State == "up" && st.Ready {
+		if st.Ready && (st.State == "up" || st.State == "done") {
 			continue
 		}
 		code = 1
@@ -167,6 +180,8 @@ func statusJSON(dir string, now time.Time) svdir.Report {
 	if info, ok := svdir.ReadInfo(dir); ok {
 		out.State, out.Ready, out.Restarts = info.State, info.Ready, info.Restarts
 		out.LastExit, out.LastError = info.LastExit, info.LastError
+		out.Kind, out.Health, out.HealthFailures, out.HealthOutput = info.Kind, info.Health, info.HealthFailures, info.HealthOutput
+		out.EverReady, out.LastStart, out.NextRun = info.EverReady, info.LastStart, info.NextRun
 	} else {
 		out.Ready = st.Pid != 0
 	}

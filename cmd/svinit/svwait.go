@@ -59,5 +59,5 @@ func reached(dir string, want byte) bool {
 	case 'd':
 		return st.Error == "" && st.Pid == 0
 	}
-	return st.State == "up" && st.Ready
+	return st.Ready && (st.State == "up" || st.State == "done")
 }
