@@ -37,10 +37,15 @@ type config struct {
 	healthStart   time.Duration // health-start-period (0)
 	healthMark    bool          // health-action mark: shown, not restarted
 	check         probeSpec     // check-tcp, check-http: a built-in readiness probe (./check is the script one)
+	restart       restartPolicy // restart: always (default), never, on-failure
+	okCodes       []int         // exit-codes: the expected codes for restart on-failure (0)
+	startSecs     time.Duration // start-secs: how long ./run must live to have started (1 s)
+	startRetries  int           // start-retries: failed starts in a row before giving up (0: never)
 }
 
 func (c config) policy() policy {
-	p := policy{kind: c.kind, maxRestarts: c.maxRestarts, essential: c.essential, undo: c.undo, healthMark: c.healthMark}
+	p := policy{kind: c.kind, maxRestarts: c.maxRestarts, essential: c.essential, undo: c.undo, healthMark: c.healthMark,
+		restart: c.restart, okCodes: c.okCodes, startSecs: c.startSecs, startRetries: c.startRetries}
 	if c.health.kind != probeNone {
 		p.healthRetries = c.healthRetries
 	}
@@ -124,6 +129,31 @@ func readConfig(dir string) (config, []error) {
 		}
 		return nil
 	})
+	read("restart", func(s string) error {
+		switch strings.TrimSpace(s) {
+		case "always":
+			c.restart = restartAlways
+		case "never":
+			c.restart = restartNever
+		case "on-failure":
+			c.restart = restartOnFailure
+		default:
+			return fmt.Errorf("not a restart policy (always, never or on-failure): %q", strings.TrimSpace(s))
+		}
+		return nil
+	})
+	read("exit-codes", func(s string) error {
+		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 0 || n > 255 {
+				return fmt.Errorf("not an exit code (0-255): %q", f)
+			}
+			c.okCodes = append(c.okCodes, n)
+		}
+		return nil
+	})
+	read("start-secs", func(s string) (err error) { c.startSecs, err = parseDuration(s, 0); return })
+	read("start-retries", func(s string) (err error) { c.startRetries, err = parseCount(s); return })
 	read("check-tcp", func(s string) (err error) { c.check, err = parseTCP(s); return })
 	read("check-http", func(s string) (err error) { c.check, err = parseHTTP(s); return })
 	return c, errs

@@ -46,15 +46,30 @@ var kindNames = [...]string{"longrun", "oneshot", "scheduled"}
 
 func (k kind) String() string { return kindNames[k] }
 
+// restartPolicy says which exits of a longrun's ./run are restarted (once it
+// lived start-secs: an earlier exit is a failed start, always retried until
+// start-retries).
+type restartPolicy int
+
+const (
+	restartAlways    restartPolicy = iota // every exit (daemontools' rule; the default)
+	restartNever                          // none: it stays down after it exited
+	restartOnFailure                      // exits with a code not in exit-codes (supervisord's "unexpected")
+)
+
 // policy is what the service's files say about failures and health; the
 // runtime reads it before each start (config.go).
 type policy struct {
 	kind          kind
-	maxRestarts   int  // failures in a row before giving up (0: never)
-	essential     bool // when it gives up, the container stops
-	undo          bool // a oneshot with an ./undo script, run at the shutdown
-	healthRetries int  // failed health probes in a row that make it unhealthy (0: no probe)
-	healthMark    bool // health-action mark: unhealthy is shown, not restarted
+	restart       restartPolicy
+	okCodes       []int         // restartOnFailure: the expected exit codes (0 if empty)
+	startSecs     time.Duration // how long ./run must live to have started (1 s)
+	startRetries  int           // failed starts in a row before giving up (0: never)
+	maxRestarts   int           // failures in a row before giving up (0: never)
+	essential     bool          // when it gives up, the container stops
+	undo          bool          // a oneshot with an ./undo script, run at the shutdown
+	healthRetries int           // failed health probes in a row that make it unhealthy (0: no probe)
+	healthMark    bool          // health-action mark: unhealthy is shown, not restarted
 }
 
 // state is everything the life cycle decides on. Nothing outside next
@@ -388,7 +403,7 @@ func probed(s state, ev event) (state, []action) {
 func runDied(s state, ev event) (state, []action) {
 	requested := (s.gotTerm && !s.healthKill) || !s.wantUp
 	success := s.policy.kind == oneshot && ev.code == 0
-	s.quick = ev.lived < quickExit
+	s.quick = ev.lived < s.policy.started()
 	if s.quick {
 		s.fails++
 	} else {
@@ -413,6 +428,9 @@ func runDied(s state, ev event) (state, []action) {
 		s, acts = oneshotFailed(s)
 	default:
 		s, acts = giveUpCheck(s)
+		if !requested && s.wantUp && s.policy.kind == longrun {
+			s, acts = restartCheck(s, ev.code, acts)
+		}
 	}
 	s.phase, s.gotTerm, s.downSent, s.paused, s.healthKill = phaseFinish, false, false, false, false
 	s.unhealthy, s.healthFails, s.healthOK = false, 0, false // health is the running process's
@@ -421,6 +439,46 @@ func runDied(s state, ev event) (state, []action) {
 		return s2, append(acts, more...)
 	}
 	return s, append(acts, action{kind: actStartFinish})
+}
+
+// restartCheck applies start-retries and the restart policy to an exit
+// svinit did not ask for: a failed start (it lived less than start-secs)
+// is retried after the backoff until start-retries; a run that had
+// started is restarted unless restart says never, or on-failure and its
+// code is expected. Not restarted, it ended for good (an essential
+// service then stops the container).
+func restartCheck(s state, code int, acts []action) (state, []action) {
+	switch {
+	case s.quick:
+		if n := s.policy.startRetries; n > 0 && s.fails > n {
+			s.wantUp, s.gaveUp = false, true
+			acts = append(acts, action{kind: actGiveUp})
+		}
+	case s.policy.restart == restartNever, s.policy.restart == restartOnFailure && s.policy.expected(code):
+		s.wantUp, s.gaveUp = false, true
+	}
+	return s, acts
+}
+
+// started is how long ./run must live to have started.
+func (p policy) started() time.Duration {
+	if p.startSecs > 0 {
+		return p.startSecs
+	}
+	return quickExit
+}
+
+// expected: code is one of exit-codes (0 without the file).
+func (p policy) expected(code int) bool {
+	if len(p.okCodes) == 0 {
+		return code == 0
+	}
+	for _, c := range p.okCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
 }
 
 // oneshotFailed: a oneshot that failed is tried again after the backoff

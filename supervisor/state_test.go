@@ -426,3 +426,56 @@ func TestLifeCycleScheduled(t *testing.T) {
 	_, as = next(state{phase: phaseDown, policy: job, stopping: true}, tick)
 	require.Empty(t, acts(as), "nothing starts while stopping")
 }
+
+// restart, exit-codes, start-secs, start-retries (what supervisord's
+// autorestart, exitcodes, startsecs and startretries say): a run that lived
+// start-secs is restarted per the policy; an earlier exit is a failed start,
+// retried until start-retries, then it gives up (supervisord's FATAL).
+func TestLifeCycleRestartPolicy(t *testing.T) {
+	up := func(p policy) state { return state{phase: phaseUp, wantUp: true, policy: p} }
+	long := event{kind: evRunDied, lived: 5 * time.Second}
+	for _, c := range []struct {
+		p       policy
+		code    int
+		restart bool
+	}{
+		{policy{}, 0, true},
+		{policy{}, 3, true},
+		{policy{restart: restartNever}, 0, false},
+		{policy{restart: restartNever}, 3, false},
+		{policy{restart: restartOnFailure}, 0, false},
+		{policy{restart: restartOnFailure}, 3, true},
+		{policy{restart: restartOnFailure, okCodes: []int{0, 3}}, 3, false},
+		{policy{restart: restartOnFailure, okCodes: []int{3}}, 0, true},
+		{policy{restart: restartOnFailure}, 143, true}, // killed by TERM: not an expected code
+	} {
+		ev := long
+		ev.code = c.code
+		st, _ := next(up(c.p), ev)
+		st, as := next(st, event{kind: evFinishDone})
+		require.Equal(t, c.restart, acts(as) == "run", "%+v exit %d: %s %s", c.p, c.code, render(st), acts(as))
+		require.Equal(t, !c.restart, st.gaveUp, "%+v exit %d", c.p, c.code)
+	}
+
+	// start-secs: an exit before it is a failed start, retried whatever the
+	// policy and code; past start-retries, it gives up.
+	p := policy{restart: restartNever, startSecs: 3 * time.Second, startRetries: 2}
+	st := up(p)
+	for i := 1; i <= 2; i++ {
+		st, _ = next(st, event{kind: evRunDied, lived: 2 * time.Second})
+		var as []action
+		st, as = next(st, event{kind: evFinishDone})
+		require.Equal(t, "backoff", acts(as), "failed start %d: retried", i)
+		st, _ = next(st, event{kind: evBackoffOver})
+	}
+	st, as := next(st, event{kind: evRunDied, lived: 2 * time.Second})
+	require.Equal(t, "giveup,finish", acts(as), "the third failed start is one too many")
+	st, _ = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down quick", render(st))
+
+	// A run that lived start-secs resets the failed starts.
+	st, _ = next(up(p), event{kind: evRunDied, lived: 2 * time.Second})
+	require.Equal(t, 1, st.fails)
+	st, _ = next(up(p), event{kind: evRunDied, lived: 4 * time.Second})
+	require.Zero(t, st.fails)
+}

@@ -296,6 +296,12 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		s.release(v)
 	case actGiveUp:
 		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.st.failsInRow, v.st.policy.maxRestarts)
+		if n := v.st.policy.startRetries; n > 0 && v.st.fails > n {
+			v.lastErr = fmt.Sprintf("gave up after %d failed starts in a row (start-retries %d)", v.st.fails, n)
+		}
+		if v.st.policy.kind == oneshot && v.st.policy.maxRestarts == 0 {
+			v.lastErr = "gave up: the oneshot failed (" + v.lastExit + ") and is essential"
+		}
 		svlog.Warn("%s: %s", v.name, v.lastErr)
 	case actEssential:
 		s.notify(Notice{Kind: NoticeEssential, Name: v.name, Code: v.lastCode})
