@@ -11,9 +11,11 @@ import _ "unsafe" // for go:linkname
 // installs one even over an inherited SIG_IGN, but for SIGHUP and SIGINT).
 // Nothing exported gives them, so this file reads them by go:linkname, which
 // needs -ldflags=-checklinkname=0 as init/sysmon_quiet.go does: the release
-// build's flags (Dockerfile, test/main_test.go). A Go release that renames
-// or retypes them fails this build at link time or in the chain-loader test.
-// A plain go build uses signals_plain.go instead.
+// build's flags (cmd/svinit/release-build). A Go release that renamed one
+// would not fail the build: the declaration would define the symbol itself
+// (zero: no mask, nothing ignored). The chain-loader tests catch that: they
+// compare the signal mask and ignored signals a child gets with Debian's
+// tools. A plain go build uses signals_plain.go instead.
 
 //go:linkname runtimeInitSigmask runtime.initSigmask
 var runtimeInitSigmask [2]uint32
