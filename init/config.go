@@ -24,6 +24,9 @@ type Config struct {
 	LogJSON    bool          // --log-format json
 	Syslog     string        // --syslog: listen on /dev/log (or --syslog-socket PATH)
 	Trace      bool          // --trace: log every life-cycle decision
+
+	// --termination-log: where a failure exit's reason is written ("": nowhere)
+	TerminationLog string
 }
 
 // DefaultReadyWait is how long the main command waits for the services.
@@ -67,6 +70,9 @@ options:
   --syslog          print what daemons send to /dev/log (--syslog-socket PATH: elsewhere)
   --rescan DUR      check DIR every DUR where inotify cannot be relied on
                     (NFS, FUSE, a symlink, no watch; default 5m; 0: never)
+  --termination-log PATH  write why svinit exits with a failure to PATH
+                    (env SVINIT_TERMINATION_LOG; default /dev/termination-log
+                    when it exists, as the kubelet makes it; "": never)
   --trace           log every life-cycle decision: service, event, state
                     before and after, actions; and each shutdown step
                     (env SVINIT_TRACE=1)
@@ -87,6 +93,10 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	}
 	cfg.ServiceDir = getenv("SVINIT_SERVICE_DIR")
 	cfg.Trace = getenv("SVINIT_TRACE") == "1"
+	cfg.TerminationLog = DefaultTerminationLog
+	if v := getenv("SVINIT_TERMINATION_LOG"); v != "" {
+		cfg.TerminationLog = v
+	}
 	fs := flag.NewFlagSet("svinit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&cfg.Group, "g", false, "")
@@ -110,6 +120,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	})
 	fs.StringVar(&cfg.Syslog, "syslog-socket", "", "")
 	fs.BoolVar(&cfg.Trace, "trace", cfg.Trace, "")
+	fs.StringVar(&cfg.TerminationLog, "termination-log", cfg.TerminationLog, "")
 	fs.Func("log-format", "", func(v string) error {
 		switch v {
 		case "text", "json":

@@ -48,6 +48,7 @@ type initProc struct {
 	waiter    *sigWaiter   // the main thread, passing signals on (sigwait.go)
 	quiet     *quiet       // the collector paced only while something happens
 	timers    timers
+	term      termination // why a failure exit fails, for --termination-log (termination.go)
 }
 
 // timers are the loop's own deadlines (nil channels while unset).
@@ -73,7 +74,9 @@ func Run(cfg Config) int {
 		in.waiter.stop()
 	}()
 	in.waiter.wait(in.reaper, in.sigs)
-	return <-code
+	c := <-code
+	writeTermination(in.cfg.TerminationLog, in.term.reason, c)
+	return c
 }
 
 // run starts the services and the main command, then runs the loop.
@@ -98,6 +101,7 @@ func (in *initProc) maybeStartMain() {
 	p, err := in.reaper.Start(mainSpec(in.cfg.Argv))
 	if err != nil {
 		svlog.Fatal("%v", err)
+		in.term.failed("main command: %v", err)
 		in.setCode(startErrorCode(err))
 		in.stop()
 		return
@@ -207,6 +211,7 @@ func (in *initProc) onExit(e reaper.Exit) {
 	if in.main != nil && e.Proc == in.main {
 		in.main = nil
 		in.waiter.publish(in.reaper, nil)
+		in.mainExited(e.Code())
 		in.setCode(e.Code())
 		in.stop()
 		return
@@ -348,6 +353,7 @@ func (in *initProc) readyTimeout() {
 	}
 	svlog.Fatal("services not ready after %v, not starting %s: %s", in.cfg.ReadyWait, in.cfg.Argv[0],
 		strings.Join(in.sup.NotReady(), ", "))
+	in.term.failed("services not ready after %v: %s", in.cfg.ReadyWait, strings.Join(in.sup.NotReady(), ", "))
 	in.code, in.codeFixed = ReadyTimeoutCode, true
 	in.stop()
 }
@@ -359,6 +365,7 @@ func (in *initProc) essentialGaveUp(name string, code int) {
 		return
 	}
 	svlog.Fatal("essential service %s gave up (exit code %d): stopping everything", name, code)
+	in.term.failed("%s", essentialReason(in.cfg.ServiceDir, name, code))
 	in.code, in.codeFixed = code, true
 	in.stop()
 }
