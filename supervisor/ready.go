@@ -237,6 +237,7 @@ type ServiceStat struct {
 	LastCode       int
 	Health         string // "", starting, healthy, unhealthy
 	HealthFailures int
+	HealthOutput   string // what the last health probe said
 	Essential      bool
 	LastStart      time.Time // zero: never started
 	NextRun        time.Time // scheduled: zero when none is armed
@@ -249,7 +250,7 @@ func (s *Supervisor) Snapshot() []ServiceStat {
 		out = append(out, ServiceStat{Name: v.name, Kind: v.st.policy.kind.String(), Up: v.st.phase == phaseUp,
 			Ready: v.isReady(), EverReady: v.everReady, WantUp: v.st.wantUp, Restarts: v.st.restarts,
 			LastCode: v.lastCode, Health: v.healthText(), HealthFailures: v.st.healthFails,
-			Essential: v.cfg.essential, LastStart: v.started, NextRun: v.nextRun})
+			HealthOutput: v.healthOut, Essential: v.cfg.essential, LastStart: v.started, NextRun: v.nextRun})
 	}
 	return out
 }
