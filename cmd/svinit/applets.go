@@ -25,6 +25,7 @@ func init() {
 		"multilog":    runMultilog,
 		"tai64nlocal": runTai64nlocal,
 		"check":       runCheck,
+		"health":      runHealth,
 		"tini":        runTini,
 		"docker-init": runTini,
 		"dumb-init":   runDumbInit,
