@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/svinit/svinit/supervisor"
 )
 
 // serveHTTP answers /livez, /readyz and /metrics on addr: a tiny HTTP/1.0
@@ -72,7 +74,7 @@ func (in *initProc) answer(c net.Conn, headTimeout time.Duration) {
 		reply(c, 431, "request head over 8 KiB\n")
 		return
 	}
-	path := strings.SplitN(target, "?", 2)[0]
+	path, query, _ := strings.Cut(target, "?")
 	type result struct {
 		code int
 		body string
@@ -86,15 +88,15 @@ func (in *initProc) answer(c net.Conn, headTimeout time.Duration) {
 			return
 		}
 	}
-	switch path {
-	case "/livez":
-		ask(func() (int, string) { return 200, "ok\n" })
-	case "/readyz":
-		ask(in.readyz)
-	case "/metrics":
+	endpoint, name, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	verbose := isVerbose(query)
+	switch {
+	case endpoint == "metrics" && name == "":
 		ask(func() (int, string) { return 200, in.metrics() })
+	case endpoint == "livez" || endpoint == "readyz" || endpoint == "startupz":
+		ask(func() (int, string) { return in.health(endpoint, name, verbose) })
 	default:
-		reply(c, 404, "not found: try /livez, /readyz, /metrics\n")
+		reply(c, 404, "not found: try /livez, /readyz, /startupz (each also /NAME, ?verbose), /metrics\n")
 		return
 	}
 	select {
@@ -165,23 +167,6 @@ func reply(c net.Conn, code int, body string) {
 		code, status, len(body), body)
 }
 
-// readyz: 200 while running with every wanted-up service ready (and the
-// main command started); 503 with the reasons otherwise.
-func (in *initProc) readyz() (int, string) {
-	switch {
-	case in.phase != running:
-		return 503, "shutting down\n"
-	case in.pending:
-		return 503, "main command not started yet\n"
-	}
-	if in.sup != nil {
-		if nr := in.sup.NotReady(); len(nr) > 0 {
-			return 503, "not ready: " + strings.Join(nr, ", ") + "\n"
-		}
-	}
-	return 200, "ready\n"
-}
-
 // metrics is the Prometheus text format.
 func (in *initProc) metrics() string {
 	var b strings.Builder
@@ -210,6 +195,7 @@ func (in *initProc) metrics() string {
 				fmt.Fprintf(&b, "%s{service=%q} %d\n", s.name, snap[i].Name, s.value(i))
 			}
 		}
+		healthMetrics(&b, gauge, snap)
 	}
 	counter("svinit_orphans_reaped_total", "Processes reaped that svinit did not start.")
 	fmt.Fprintf(&b, "svinit_orphans_reaped_total %d\n", in.reaper.Orphans())
@@ -246,4 +232,198 @@ func b2i(v bool) int {
 		return 1
 	}
 	return 0
+}
+
+// isVerbose: ?verbose (or verbose=anything but 0 or false), as Kubernetes'
+// apiserver takes it.
+func isVerbose(query string) bool {
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "verbose" {
+			return v != "0" && v != "false"
+		}
+	}
+	return false
+}
+
+// check is one line of a verbose answer: [+]name ok or [-]name failed: why.
+type check struct {
+	name string
+	ok   bool
+	why  string
+}
+
+// health answers /livez, /readyz and /startupz, for the whole container or
+// one service (name): 200 when every check passes, 503 otherwise; 404 for
+// a service svinit does not supervise. Verbose, one line a check and the
+// verdict, as Kubernetes' apiserver; else "ok" or "ready", and what failed.
+//
+//   - livez: the loop answers (or this is never computed: 503 after 1 s)
+//     and no essential service is unhealthy. A service that is not
+//     essential is restarted by svinit itself (health-action restart) or
+//     only shown (mark): restarting the whole container for it would be
+//     wrong. An essential one with health-action mark is the container's
+//     liveness: the orchestrator restarts the container.
+//   - readyz: running (not shutting down), the main command started, every
+//     wanted-up service up and ready (a oneshot: done), none unhealthy.
+//   - startupz: every service has been ready once (a oneshot: done once)
+//     since svinit started, and the main command started: for a native
+//     sidecar's startupProbe. A scheduled job, or a service that is not
+//     wanted up and never was ready (./down, svc -d), is not waited for.
+//
+// Per service (/livez/NAME ...): NAME's own line, whether essential or not;
+// a scheduled job passes readyz and startupz.
+func (in *initProc) health(endpoint, name string, verbose bool) (int, string) {
+	var snap []supervisor.ServiceStat
+	var notReady []string
+	if in.sup != nil {
+		snap, notReady = in.sup.Snapshot(), in.sup.NotReady()
+	}
+	var checks []check
+	if name == "" {
+		checks = in.ownChecks(endpoint)
+	}
+	found := false
+	for _, st := range snap {
+		if name != "" && st.Name != name {
+			continue
+		}
+		found = true
+		if c, counts := serviceCheck(endpoint, st, notReady, name != ""); counts {
+			checks = append(checks, c)
+		}
+	}
+	if name != "" && !found {
+		return 404, "no such service: " + name + "\n"
+	}
+	return answerChecks(endpoint, checks, verbose)
+}
+
+// ownChecks are PID 1's own lines of an endpoint.
+func (in *initProc) ownChecks(endpoint string) []check {
+	switch endpoint {
+	case "livez":
+		return []check{{name: "loop", ok: true}}
+	case "readyz":
+		return []check{{name: "shutdown", ok: in.phase == running, why: "shutting down"},
+			{name: "main-command", ok: in.phase != running || !in.pending, why: "not started yet"}}
+	}
+	return []check{{name: "main-command", ok: !in.pending || in.phase != running, why: "not started yet"}}
+}
+
+// serviceCheck is a service's line of an endpoint, and whether it counts
+// (alone: asked about this one service).
+func serviceCheck(endpoint string, st supervisor.ServiceStat, notReady []string, alone bool) (check, bool) {
+	c := check{name: st.Name, ok: true}
+	unhealthy := st.Health == "unhealthy"
+	switch endpoint {
+	case "livez":
+		if unhealthy {
+			c.ok, c.why = false, unhealthyWhy(st)
+		}
+		return c, alone || st.Essential
+	case "readyz":
+		switch {
+		case st.Kind == "scheduled":
+		case unhealthy:
+			c.ok, c.why = false, unhealthyWhy(st)
+		case !st.Ready && (st.WantUp || alone):
+			c.ok, c.why = false, notReadyWhy(st, notReady)
+		}
+		return c, alone || st.Kind != "scheduled"
+	}
+	if st.Kind != "scheduled" && !st.EverReady {
+		c.ok, c.why = false, "never ready yet: "+notReadyWhy(st, notReady)
+	}
+	return c, alone || (st.Kind != "scheduled" && (st.WantUp || st.EverReady))
+}
+
+func unhealthyWhy(st supervisor.ServiceStat) string {
+	return fmt.Sprintf("unhealthy (%d failed probes): %s", st.HealthFailures, st.HealthOutput)
+}
+
+// notReadyWhy is the reason NotReady gives for st ("name (why)"), or its
+// phase.
+func notReadyWhy(st supervisor.ServiceStat, notReady []string) string {
+	for _, nr := range notReady {
+		if rest, ok := strings.CutPrefix(nr, st.Name+" ("); ok {
+			return strings.TrimSuffix(rest, ")")
+		}
+	}
+	switch {
+	case st.Up:
+		return "not ready yet"
+	case st.WantUp:
+		return "not up"
+	}
+	return "down"
+}
+
+// answerChecks is the answer: verbose, every line and the verdict; else
+// "ok" ("ready" for readyz, as before) or the failed lines' reasons.
+func answerChecks(endpoint string, checks []check, verbose bool) (int, string) {
+	var b strings.Builder
+	var failed []string
+	for _, c := range checks {
+		if c.ok {
+			fmt.Fprintf(&b, "[+]%s ok\n", c.name)
+			continue
+		}
+		fmt.Fprintf(&b, "[-]%s failed: %s\n", c.name, c.why)
+		failed = append(failed, c.name+" ("+c.why+")")
+	}
+	code, verdict := 200, "passed"
+	if len(failed) > 0 {
+		code, verdict = 503, "failed"
+	}
+	if verbose {
+		fmt.Fprintf(&b, "%s check %s\n", endpoint, verdict)
+		return code, b.String()
+	}
+	switch {
+	case code == 200 && endpoint == "readyz":
+		return code, "ready\n"
+	case code == 200:
+		return code, "ok\n"
+	case endpoint == "readyz" && strings.HasPrefix(failed[0], "shutdown ("):
+		return code, "shutting down\n"
+	case endpoint == "readyz" && strings.HasPrefix(failed[0], "main-command ("):
+		return code, "main command not started yet\n"
+	case endpoint == "readyz":
+		return code, "not ready: " + strings.Join(failed, ", ") + "\n"
+	case endpoint == "livez":
+		return code, "not live: " + strings.Join(failed, ", ") + "\n"
+	}
+	return code, "not started: " + strings.Join(failed, ", ") + "\n"
+}
+
+// healthMetrics are the series of issue 16: health (1 healthy, 0
+// unhealthy; absent without a probe, while not up, or before the first
+// verdict), failed probes in a row, the last start and a scheduled job's
+// next run.
+func healthMetrics(b *strings.Builder, gauge func(name, help string), snap []supervisor.ServiceStat) {
+	gauge("svinit_service_healthy", "1 while the health probe passes, 0 once unhealthy; absent without a probe, down, or starting.")
+	for _, st := range snap {
+		if st.Health == "healthy" || st.Health == "unhealthy" {
+			fmt.Fprintf(b, "svinit_service_healthy{service=%q} %d\n", st.Name, b2i(st.Health == "healthy"))
+		}
+	}
+	gauge("svinit_service_health_failures", "Failed health probes in a row; absent without a probe or while down.")
+	for _, st := range snap {
+		if st.Health != "" {
+			fmt.Fprintf(b, "svinit_service_health_failures{service=%q} %d\n", st.Name, st.HealthFailures)
+		}
+	}
+	gauge("svinit_service_last_start_timestamp_seconds", "When ./run last started (Unix seconds); absent if never.")
+	for _, st := range snap {
+		if !st.LastStart.IsZero() {
+			fmt.Fprintf(b, "svinit_service_last_start_timestamp_seconds{service=%q} %d\n", st.Name, st.LastStart.Unix())
+		}
+	}
+	gauge("svinit_service_next_run_timestamp_seconds", "A scheduled job's next run (Unix seconds).")
+	for _, st := range snap {
+		if !st.NextRun.IsZero() {
+			fmt.Fprintf(b, "svinit_service_next_run_timestamp_seconds{service=%q} %d\n", st.Name, st.NextRun.Unix())
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svinit/svinit/supervisor"
 )
 
 // httpServer serves the endpoints on a port of the loopback, with the loop
@@ -123,4 +124,124 @@ func TestHTTPSlowClient(t *testing.T) {
 	require.NoError(t, err, "the server closes the connection")
 	require.Empty(t, string(got))
 	require.Less(t, time.Since(began), 5*time.Second)
+}
+
+// The endpoints' rules, service by service (a snapshot as the supervisor
+// gives it) and for the whole container.
+func TestHealthChecks(t *testing.T) {
+	up := supervisor.ServiceStat{Name: "web", Kind: "longrun", Up: true, Ready: true, EverReady: true, WantUp: true}
+	with := func(f func(s *supervisor.ServiceStat)) supervisor.ServiceStat { s := up; f(&s); return s }
+	unhealthy := func(s *supervisor.ServiceStat) {
+		s.Health, s.HealthFailures, s.HealthOutput = "unhealthy", 3, "refused"
+	}
+	for _, c := range []struct {
+		name, endpoint string
+		st             supervisor.ServiceStat
+		notReady       []string
+		alone          bool
+		ok, counts     bool
+		why            string
+	}{
+		{"live", "livez", up, nil, false, true, false, ""},
+		{"unhealthy, not essential: not the container's liveness", "livez", with(unhealthy), nil, false, false, false, "unhealthy (3 failed probes): refused"},
+		{"unhealthy, asked alone", "livez", with(unhealthy), nil, true, false, true, "unhealthy (3 failed probes): refused"},
+		{"unhealthy essential", "livez", with(func(s *supervisor.ServiceStat) { unhealthy(s); s.Essential = true }), nil, false, false, true, "unhealthy (3 failed probes): refused"},
+		{"ready", "readyz", up, nil, false, true, true, ""},
+		{"unhealthy is not ready", "readyz", with(unhealthy), nil, false, false, true, "unhealthy (3 failed probes): refused"},
+		{"not ready, with NotReady's reason", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready = false }), []string{"web (not ready yet)"}, false, false, true, "not ready yet"},
+		{"backoff", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready, s.Up = false, false }), []string{"webx (backoff)", "web (backoff: unable to start)"}, false, false, true, "backoff: unable to start"},
+		{"svc -d: not wanted", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready, s.Up, s.WantUp = false, false, false }), nil, false, true, true, ""},
+		{"svc -d, asked alone", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready, s.Up, s.WantUp = false, false, false }), nil, true, false, true, "down"},
+		{"scheduled", "readyz", with(func(s *supervisor.ServiceStat) { s.Kind, s.Ready, s.Up, s.WantUp = "scheduled", false, false, false }), nil, false, true, false, ""},
+		{"scheduled, alone", "readyz", with(func(s *supervisor.ServiceStat) { s.Kind, s.Ready, s.Up, s.WantUp = "scheduled", false, false, false }), nil, true, true, true, ""},
+		{"started", "startupz", with(func(s *supervisor.ServiceStat) { s.Ready = false }), nil, false, true, true, ""},
+		{"never ready", "startupz", with(func(s *supervisor.ServiceStat) { s.Ready, s.EverReady = false, false }), []string{"web (not ready yet)"}, false, false, true, "never ready yet: not ready yet"},
+		{"./down, never ready: not waited for", "startupz", with(func(s *supervisor.ServiceStat) { s.Ready, s.EverReady, s.WantUp, s.Up = false, false, false, false }), nil, false, false, false, "never ready yet: down"},
+		{"scheduled: not waited for", "startupz", with(func(s *supervisor.ServiceStat) { s.Kind, s.EverReady = "scheduled", false }), nil, false, true, false, ""},
+	} {
+		got, counts := serviceCheck(c.endpoint, c.st, c.notReady, c.alone)
+		require.Equal(t, check{name: "web", ok: c.ok, why: c.why}, got, c.name)
+		require.Equal(t, c.counts, counts, c.name)
+	}
+
+	code, body := answerChecks("livez", []check{{name: "loop", ok: true}, {name: "db", why: "unhealthy (3 failed probes): refused"}}, true)
+	require.Equal(t, 503, code)
+	require.Equal(t, "[+]loop ok\n[-]db failed: unhealthy (3 failed probes): refused\nlivez check failed\n", body)
+	code, body = answerChecks("livez", []check{{name: "loop", ok: true}, {name: "db", why: "unhealthy"}}, false)
+	require.Equal(t, 503, code)
+	require.Equal(t, "not live: db (unhealthy)\n", body)
+	code, body = answerChecks("startupz", []check{{name: "db", ok: true}}, true)
+	require.Equal(t, 200, code)
+	require.Equal(t, "[+]db ok\nstartupz check passed\n", body)
+	code, body = answerChecks("startupz", []check{{name: "db", why: "never ready yet: wait"}}, false)
+	require.Equal(t, 503, code)
+	require.Equal(t, "not started: db (never ready yet: wait)\n", body)
+	require.True(t, isVerbose("verbose"))
+	require.True(t, isVerbose("x=1&verbose=1"))
+	require.False(t, isVerbose("verbose=0"))
+	require.False(t, isVerbose(""))
+}
+
+// Without a service tree: PID 1's own checks, verbose or not; a service
+// that does not exist is 404.
+func TestHTTPHealthEndpoints(t *testing.T) {
+	addr := httpServer(t, 5*time.Second)
+	body := func(out string) string { return strings.SplitN(out, "\r\n\r\n", 2)[1] }
+	for path, want := range map[string]string{
+		"/livez":            "HTTP/1.0 200 OK\r\n",
+		"/startupz":         "HTTP/1.0 200 OK\r\n",
+		"/readyz/nothing":   "HTTP/1.0 404 Not Found\r\n",
+		"/livez/nothing":    "HTTP/1.0 404 Not Found\r\n",
+		"/startupz/nothing": "HTTP/1.0 404 Not Found\r\n",
+		"/metrics/x":        "HTTP/1.0 404 Not Found\r\n",
+		"/healthz":          "HTTP/1.0 404 Not Found\r\n",
+	} {
+		out := request(t, addr, "GET "+path+" HTTP/1.1\r\n\r\n")
+		require.True(t, strings.HasPrefix(out, want), "%s: %q", path, out)
+	}
+	require.Equal(t, "[+]loop ok\nlivez check passed\n", body(request(t, addr, "GET /livez?verbose HTTP/1.1\r\n\r\n")))
+	require.Equal(t, "[+]shutdown ok\n[+]main-command ok\nreadyz check passed\n", body(request(t, addr, "GET /readyz?verbose=1 HTTP/1.1\r\n\r\n")))
+	require.Equal(t, "ready\n", body(request(t, addr, "GET /readyz HTTP/1.1\r\n\r\n")))
+	require.Equal(t, "no such service: nothing\n", body(request(t, addr, "GET /readyz/nothing HTTP/1.1\r\n\r\n")))
+}
+
+func TestHTTPPendingAndStopping(t *testing.T) {
+	in := &initProc{pending: true}
+	code, body := in.health("readyz", "", false)
+	require.Equal(t, 503, code)
+	require.Equal(t, "main command not started yet\n", body)
+	code, body = in.health("startupz", "", true)
+	require.Equal(t, 503, code)
+	require.Equal(t, "[-]main-command failed: not started yet\nstartupz check failed\n", body)
+	in.pending, in.phase = false, stopping
+	code, body = in.health("readyz", "", false)
+	require.Equal(t, 503, code)
+	require.Equal(t, "shutting down\n", body)
+	code, _ = in.health("livez", "", false)
+	require.Equal(t, 200, code, "the loop answers while it stops")
+}
+
+func TestHealthMetrics(t *testing.T) {
+	var b strings.Builder
+	gauge := func(name, help string) { fmt.Fprintf(&b, "# TYPE %s gauge\n", name) }
+	at := time.Unix(1700000000, 0)
+	healthMetrics(&b, gauge, []supervisor.ServiceStat{
+		{Name: "web", Health: "healthy", LastStart: at},
+		{Name: "db", Health: "unhealthy", HealthFailures: 3},
+		{Name: "new", Health: "starting", HealthFailures: 1},
+		{Name: "plain"},
+		{Name: "job", Kind: "scheduled", NextRun: at.Add(time.Hour)},
+	})
+	require.Equal(t, `# TYPE svinit_service_healthy gauge
+svinit_service_healthy{service="web"} 1
+svinit_service_healthy{service="db"} 0
+# TYPE svinit_service_health_failures gauge
+svinit_service_health_failures{service="web"} 0
+svinit_service_health_failures{service="db"} 3
+svinit_service_health_failures{service="new"} 1
+# TYPE svinit_service_last_start_timestamp_seconds gauge
+svinit_service_last_start_timestamp_seconds{service="web"} 1700000000
+# TYPE svinit_service_next_run_timestamp_seconds gauge
+svinit_service_next_run_timestamp_seconds{service="job"} 1700003600
+`, b.String())
 }
