@@ -25,14 +25,9 @@ const chainCaller = `ulimit -Sn 1024 && trap '' HUP PIPE TERM && exec perl -MPOS
 // exit code.
 func chainRun(t *testing.T, argv ...string) (string, int) {
 	t.Helper()
-	out, err := exec.Command("sh", append([]string{"-c", chainCaller, "sh"}, argv...)...).CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err, "running %v", argv)
-	}
-	return string(out), code
+	out, code, err := combined(exec.Command("sh", append([]string{"-c", chainCaller, "sh"}, argv...)...))
+	require.NoError(t, err, "running %v", argv)
+	return out, code
 }
 
 // probe shows what a program started with: its signal mask, its ignored

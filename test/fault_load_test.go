@@ -41,9 +41,8 @@ func TestThousandRestarts(t *testing.T) {
 		_, body := httpGet(addr, "/metrics")
 		return metric(body, "svinit_service_restarts_total")
 	})
-	after := readFootprint(t, addr, r.initPid())
+	after := requireBounded(t, addr, r.initPid(), before)
 	t.Logf("1,000 restarts: before %v; after %v", before, after)
-	requireBounded(t, before, after)
 	now := statusOf(t, filepath.Join(root, "steady"))
 	require.Equal(t, steady.Pid, now.Pid)
 	require.Zero(t, now.Restarts)
@@ -106,9 +105,8 @@ func TestOrphanStormWhileRestarting(t *testing.T) {
 		assert.Empty(c, zombiePids(pid))
 	}, 10*time.Second, 50*time.Millisecond, "no zombie left")
 	took := time.Since(began)
-	after := readFootprint(t, addr, pid)
+	after := requireBounded(t, addr, pid, before)
 	t.Logf("%d orphans in %v (the storm used %v of CPU): before %v; after %v", n, took.Round(time.Millisecond), storm, before, after)
-	requireBounded(t, before, after)
 	require.Less(t, after.cpu-before.cpu, storm, "svinit's CPU for %d orphans against the storm's", n)
 	require.Equal(t, steady.Pid, statusOf(t, filepath.Join(root, "steady")).Pid)
 	require.Greater(t, statusOf(t, filepath.Join(root, "restarter")).Restarts, restarts, "restarted during the storm")
@@ -183,9 +181,8 @@ func TestOutputFaults(t *testing.T) {
 	took := time.Since(began)
 	t.Logf("svc -k while a log pipe is full: restarted in %v", took.Round(time.Millisecond))
 	require.Less(t, took, time.Second+lag(), "at once: not blocked by the full pipe, not after the 1 s backoff")
-	after := readFootprint(t, addr, r.initPid())
+	after := requireBounded(t, addr, r.initPid(), before)
 	t.Logf("output faults (%d firehose lines): before %v; after %v", sent, before, after)
-	requireBounded(t, before, after)
 
 	// The talker's numbered lines all came through, in order.
 	var last int

@@ -47,7 +47,7 @@ func TestControlGarbage(t *testing.T) {
 	now := statusOf(t, filepath.Join(root, "other"))
 	require.Equal(t, other.Pid, now.Pid, "the other service was not touched")
 	require.Less(t, strings.Count(r.stderr.String(), "ignored"), 3000, "one warning per read, not per byte")
-	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
+	requireBounded(t, addr, r.initPid(), before)
 }
 
 // 10,000 HUPs to PID 1 (each a rescan) while a service restarts: svinit
@@ -67,7 +67,7 @@ func TestSignalFlood(t *testing.T) {
 	}
 	st := waitState(t, filepath.Join(root, "steady"), isUp, "still up")
 	require.Zero(t, st.Restarts)
-	requireBounded(t, before, readFootprint(t, addr, pid))
+	requireBounded(t, addr, pid, before)
 	r.signal(syscall.SIGTERM)
 	require.Equal(t, 0, r.wait(10*time.Second))
 }
@@ -100,7 +100,7 @@ func TestRemoveReadd(t *testing.T) {
 		}
 		return n == 1
 	}, 10*time.Second, 50*time.Millisecond, "one sleep, the others stopped")
-	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
+	requireBounded(t, addr, r.initPid(), before)
 }
 
 // 1,000 clients writing commands at once: every svc returns, svinit keeps
@@ -128,5 +128,5 @@ func TestManyClients(t *testing.T) {
 	}
 	_, _ = tool(t, "svc", "-d", dir)
 	waitState(t, dir, isDown, "down after the flood")
-	requireBounded(t, before, readFootprint(t, addr, r.initPid()))
+	requireBounded(t, addr, r.initPid(), before)
 }

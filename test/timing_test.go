@@ -90,28 +90,12 @@ func zombiePids(pid int) []int {
 	return out
 }
 
-// childrenCPU is the user+system time of the children pid has waited for
-// (t may be an EventuallyWithT condition's CollectT).
-func childrenCPU(t require.TestingT, pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	require.NoError(t, err)
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	cutime, _ := strconv.Atoi(f[13])
-	cstime, _ := strconv.Atoi(f[14])
-	return time.Duration(cutime+cstime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
-
 // exitCode runs a client program ("svinit APPLET" or a Debian one) like
 // tool, without require: for the condition of an EventuallyWithT.
 func exitCode(argv ...string) (string, int) {
-	if argv[0] == "svinit" {
-		argv[0] = svinit
-	}
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(out), ee.ExitCode()
-	} else if err != nil {
+	out, code, err := combined(command(argv...))
+	if err != nil {
 		return err.Error(), -1
 	}
-	return string(out), 0
+	return out, code
 }

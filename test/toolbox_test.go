@@ -93,12 +93,9 @@ func TestMultilog(t *testing.T) {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
 		cmd.Stdin = strings.NewReader(in.String())
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return string(out), code
+		out, code, err := combined(cmd)
+		require.NoError(t, err, "running %v", argv)
+		return out, code
 	}
 	for _, prog := range []string{"multilog", "svinit"} {
 		_, code := ml(prog, "s4096", "n3", "./"+prog)

@@ -61,18 +61,28 @@ func startTree(t *testing.T, root string, args ...string) *run {
 // returns its stdout+stderr and exit code.
 func tool(t *testing.T, argv ...string) (string, int) {
 	t.Helper()
-	if argv[0] == "svinit" {
-		argv[0] = svinit
+	out, code, err := combined(command(argv...))
+	require.NoError(t, err, "running %v", argv)
+	return out, code
+}
+
+// command is argv as an exec.Cmd, "svinit" naming the binary under test.
+func command(argv ...string) *exec.Cmd {
+	name := argv[0]
+	if name == "svinit" {
+		name = svinit
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	return exec.Command(name, argv[1:]...)
+}
+
+// combined runs cmd and returns its stdout+stderr and exit code; err only
+// when it could not be run or waited for.
+func combined(cmd *exec.Cmd) (string, int, error) {
 	out, err := cmd.CombinedOutput()
-	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err, "running %v", argv)
+		return string(out), ee.ExitCode(), nil
 	}
-	return string(out), code
+	return string(out), 0, err
 }
 
 // statusOf is svstat --json for one service.
