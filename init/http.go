@@ -339,7 +339,7 @@ func serviceCheck(endpoint string, st supervisor.ServiceStat, notReady []string,
 }
 
 func unhealthyWhy(st supervisor.ServiceStat) string {
-	return fmt.Sprintf("unhealthy (%d failed probes): %s", st.HealthFailures, st.HealthOutput)
+	return "unhealthy: " + st.HealthOutput
 }
 
 // notReadyWhy is the reason NotReady gives for st ("name (why)"), or its

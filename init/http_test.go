@@ -143,11 +143,11 @@ func TestHealthChecks(t *testing.T) {
 		why            string
 	}{
 		{"live", "livez", up, nil, false, true, false, ""},
-		{"unhealthy, not essential: not the container's liveness", "livez", with(unhealthy), nil, false, false, false, "unhealthy (3 failed probes): refused"},
-		{"unhealthy, asked alone", "livez", with(unhealthy), nil, true, false, true, "unhealthy (3 failed probes): refused"},
-		{"unhealthy essential", "livez", with(func(s *supervisor.ServiceStat) { unhealthy(s); s.Essential = true }), nil, false, false, true, "unhealthy (3 failed probes): refused"},
+		{"unhealthy, not essential: not the container's liveness", "livez", with(unhealthy), nil, false, false, false, "unhealthy: refused"},
+		{"unhealthy, asked alone", "livez", with(unhealthy), nil, true, false, true, "unhealthy: refused"},
+		{"unhealthy essential", "livez", with(func(s *supervisor.ServiceStat) { unhealthy(s); s.Essential = true }), nil, false, false, true, "unhealthy: refused"},
 		{"ready", "readyz", up, nil, false, true, true, ""},
-		{"unhealthy is not ready", "readyz", with(unhealthy), nil, false, false, true, "unhealthy (3 failed probes): refused"},
+		{"unhealthy is not ready", "readyz", with(unhealthy), nil, false, false, true, "unhealthy: refused"},
 		{"not ready, with NotReady's reason", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready = false }), []string{"web (not ready yet)"}, false, false, true, "not ready yet"},
 		{"backoff", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready, s.Up = false, false }), []string{"webx (backoff)", "web (backoff: unable to start)"}, false, false, true, "backoff: unable to start"},
 		{"svc -d: not wanted", "readyz", with(func(s *supervisor.ServiceStat) { s.Ready, s.Up, s.WantUp = false, false, false }), nil, false, true, true, ""},
@@ -164,9 +164,9 @@ func TestHealthChecks(t *testing.T) {
 		require.Equal(t, c.counts, counts, c.name)
 	}
 
-	code, body := answerChecks("livez", []check{{name: "loop", ok: true}, {name: "db", why: "unhealthy (3 failed probes): refused"}}, true)
+	code, body := answerChecks("livez", []check{{name: "loop", ok: true}, {name: "db", why: "unhealthy: refused"}}, true)
 	require.Equal(t, 503, code)
-	require.Equal(t, "[+]loop ok\n[-]db failed: unhealthy (3 failed probes): refused\nlivez check failed\n", body)
+	require.Equal(t, "[+]loop ok\n[-]db failed: unhealthy: refused\nlivez check failed\n", body)
 	code, body = answerChecks("livez", []check{{name: "loop", ok: true}, {name: "db", why: "unhealthy"}}, false)
 	require.Equal(t, 503, code)
 	require.Equal(t, "not live: db (unhealthy)\n", body)
