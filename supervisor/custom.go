@@ -55,6 +55,14 @@ func (s *Supervisor) runCommands(v *service) {
 
 // command carries out one command byte, or starts the script it waits for.
 func (s *Supervisor) command(v *service, c byte) {
+	if v.s6 != nil { // s6: no control/ scripts
+		ev := s.s6Event(v, c)
+		if ev.kind == evExitLater && v.parent != nil {
+			return // x on a logger: it stops with its service
+		}
+		s.dispatch(v, ev)
+		return
+	}
 	ev := commands[c]
 	if ev.kind == evExit && v.parent != nil {
 		return // x on a logger: ignored, as runsv does

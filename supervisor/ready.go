@@ -159,6 +159,7 @@ func (s *Supervisor) setReady(v *service) {
 		return
 	}
 	v.ready, v.everReady = true, true
+	v.s6Ready()
 	s.announce(v)
 	s.readinessChanged()
 }

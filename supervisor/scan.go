@@ -124,12 +124,15 @@ func (s *Supervisor) add(name, dir string, ino uint64) {
 // open takes over the service's supervise/ directory, and makes the pipes
 // that carry its output to svinit's, prefixed with its name.
 func (s *Supervisor) open(v *service) bool {
-	sup, err := svdir.Open(v.dir)
+	sup, err := svdir.OpenMode(v.dir, s.isS6())
 	if err != nil {
 		s.warnOnce(v.name, v.name+": not started: "+err.Error())
 		return false
 	}
 	v.sup = sup
+	if s.isS6() {
+		v.s6Begin()
+	}
 	s.watchControl(v)
 	if s.opts.Logs != nil {
 		if v.out, err = s.opts.Logs.Add(v.name, "stdout"); err == nil {
@@ -220,7 +223,11 @@ var commands = map[byte]event{
 func (s *Supervisor) control(v *service, cmds string) {
 	known := make([]byte, 0, len(cmds))
 	for i := 0; i < len(cmds); i++ {
-		if _, ok := commands[cmds[i]]; ok {
+		_, ok := commands[cmds[i]]
+		if v.s6 != nil {
+			_, ok = s6Commands[cmds[i]]
+		}
+		if ok {
 			known = append(known, cmds[i])
 		}
 	}
@@ -244,6 +251,10 @@ func (s *Supervisor) release(v *service) {
 		v.timer.Stop()
 	}
 	if v.sup != nil {
+		if v.s6 != nil { // s6-supervise's last words: its final status, then 'x'
+			v.s6.events = append(v.s6.events, 'x')
+			s.announce(v)
+		}
 		if v.ctlToken != 0 && s.poller != nil {
 			s.poller.Remove(int(v.sup.Control.Fd()), v.ctlToken)
 		}

@@ -23,7 +23,8 @@ type service struct {
 	dir      string // absolute path of the service directory
 	ino      uint64 // identity: a directory replaced under the same name is new
 	st       state
-	cfg      config // the service's optional files, read before each start
+	s6       *s6state // the s6 layout's own record (s6.go); nil: daemontools
+	cfg      config   // the service's optional files, read before each start
 	released bool
 
 	processes

@@ -70,6 +70,7 @@ type policy struct {
 	undo          bool          // a oneshot with an ./undo script, run at the shutdown
 	healthRetries int           // failed health probes in a row that make it unhealthy (0: no probe)
 	healthMark    bool          // health-action mark: unhealthy is shown, not restarted
+	finish125     bool          // s6 layout: ./finish exiting 125 means it failed for good (not restarted)
 }
 
 // state is everything the life cycle decides on. Nothing outside next
@@ -125,12 +126,14 @@ const (
 	evDeadline                     // the stop deadline is over: start nothing, not even ./finish
 	evProbe                        // a health probe ended (ok; early: within the start period)
 	evTick                         // scheduled: the time to run has come
+	evExitLater                    // s6's x: stop supervising once ./run and ./finish are over; no signal
+	evWantDown                     // s6's O (and Q): want down, signal nothing, start nothing
 	numEvents
 )
 
 var eventNames = [...]string{"up", "down", "once", "pause", "cont", "signal", "exit", "removed",
 	"run died", "start failed", "finish done", "backoff over", "blocked", "deps ready",
-	"shutdown", "unheld", "deadline", "probe", "tick"}
+	"shutdown", "unheld", "deadline", "probe", "tick", "exit later", "want down"}
 
 func (e eventKind) String() string { return eventNames[e] }
 
@@ -139,7 +142,7 @@ type event struct {
 	kind  eventKind
 	sig   unix.Signal   // evSignal
 	lived time.Duration // evRunDied: how long ./run ran
-	code  int           // evRunDied: its exit code (128+N for signal N)
+	code  int           // evRunDied: its exit code (128+N for signal N); evFinishDone: ./finish's
 	held  bool          // evShutdown: a service that depends on this one runs
 	ok    bool          // evProbe: the probe passed
 	early bool          // evProbe: within the start period after ./run started
@@ -231,7 +234,8 @@ func next(s state, ev event) (state, []action) {
 // follow the ordinary table (exits, signals, pause).
 func nextStopping(s state, ev event) (state, []action, bool) {
 	switch ev.kind {
-	case evUp, evOnce, evDown, evExit, evRemoved, evBackoffOver, evBlocked, evDepsReady, evShutdown, evProbe, evTick:
+	case evUp, evOnce, evDown, evExit, evRemoved, evBackoffOver, evBlocked, evDepsReady, evShutdown, evProbe, evTick,
+		evExitLater, evWantDown:
 		return s, nil, true
 	case evUnheld:
 		s.held = false
@@ -292,7 +296,7 @@ func nextDown(s state, ev event) (state, []action) {
 	case evUp, evOnce:
 		s.wantUp = ev.kind == evUp
 		return started(s), []action{{kind: actStartRun}}
-	case evDown:
+	case evDown, evWantDown:
 		s.wantUp = false
 	case evPause:
 		s.paused = true
@@ -300,6 +304,9 @@ func nextDown(s state, ev event) (state, []action) {
 		s.paused = false
 	case evExit, evRemoved:
 		s.wantUp, s.exiting = false, true
+		return s, []action{{kind: actRelease}}
+	case evExitLater: // nothing runs: over at once
+		s.exiting = true
 		return s, []action{{kind: actRelease}}
 	case evShutdown:
 		return shutdown(s, ev.held)
@@ -318,8 +325,10 @@ func nextUp(s state, ev event) (state, []action) {
 	switch ev.kind {
 	case evUp:
 		s.wantUp = true
-	case evOnce:
+	case evOnce, evWantDown:
 		s.wantUp = false
+	case evExitLater: // released once ./run and ./finish are over, whatever is wanted
+		s.exiting = true
 	case evDown, evExit, evRemoved:
 		s.wantUp, s.paused, s.gotTerm, s.downSent = false, false, true, true
 		s.exiting = s.exiting || ev.kind != evDown
@@ -507,13 +516,18 @@ func nextFinish(s state, ev event) (state, []action) {
 	switch ev.kind {
 	case evUp:
 		s.wantUp = true
-	case evDown, evOnce:
+	case evDown, evOnce, evWantDown:
 		s.wantUp = false
 	case evExit, evRemoved:
 		s.wantUp, s.exiting = false, true
+	case evExitLater:
+		s.exiting = true
 	case evSignal:
 		return s, []action{signal(ev.sig)}
 	case evFinishDone:
+		if s.policy.finish125 && ev.code == 125 && s.wantUp {
+			s.wantUp, s.gaveUp = false, true // s6: ./finish says it failed for good
+		}
 		return afterFinish(s)
 	case evShutdown:
 		return shutdown(s, ev.held)
@@ -557,11 +571,14 @@ func nextBackoff(s state, ev event) (state, []action) {
 		s.wantUp = true
 	case evOnce:
 		s.wantUp = false
-	case evDown:
+	case evDown, evWantDown:
 		s.wantUp, s.phase = false, phaseDown
 		return s, []action{{kind: actCancelTimer}}
 	case evExit, evRemoved:
 		s.wantUp, s.exiting, s.phase = false, true, phaseDown
+		return s, []action{{kind: actCancelTimer}, {kind: actRelease}}
+	case evExitLater: // nothing runs: over at once
+		s.exiting, s.phase = true, phaseDown
 		return s, []action{{kind: actCancelTimer}, {kind: actRelease}}
 	case evPause:
 		s.paused = true
@@ -583,10 +600,13 @@ func nextWait(s state, ev event) (state, []action) {
 		s.wantUp = true
 	case evOnce:
 		s.wantUp = false
-	case evDown:
+	case evDown, evWantDown:
 		s.wantUp, s.phase = false, phaseDown
 	case evExit, evRemoved:
 		s.wantUp, s.exiting, s.phase = false, true, phaseDown
+		return s, []action{{kind: actRelease}}
+	case evExitLater: // nothing runs: over at once
+		s.exiting, s.phase = true, phaseDown
 		return s, []action{{kind: actRelease}}
 	case evPause:
 		s.paused = true

@@ -76,6 +76,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{down, event{kind: evDeadline}, "down want-up nofinish", ""},
 		{down, probeFail, "down want-up", ""}, // no health probe: a late result
 		{down, tick, "down want-up", ""},
+		{down, event{kind: evExitLater}, "down want-up exiting", "release"},
+		{down, event{kind: evWantDown}, "down", ""},
 		// up
 		{up, event{kind: evUp}, "up want-up", ""},
 		{up, event{kind: evDown}, "up term sent", "DOWN,CONT"},
@@ -99,6 +101,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{up, event{kind: evDeadline}, "up want-up nofinish", ""},
 		{up, probeFail, "up want-up", ""}, // no health probe: a late result
 		{up, tick, "up want-up", "skip"},
+		{up, event{kind: evExitLater}, "up want-up exiting", ""}, // s6's x: no signal
+		{up, event{kind: evWantDown}, "up", ""},                  // s6's O: no signal
 		// finish (./run lived long enough)
 		{finish, event{kind: evUp}, "finish want-up", ""},
 		{finish, event{kind: evDown}, "finish", ""},
@@ -121,6 +125,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, event{kind: evDeadline}, "finish want-up nofinish", ""},
 		{finish, probeFail, "finish want-up", ""}, // no health probe: a late result
 		{finish, tick, "finish want-up", "skip"},
+		{finish, event{kind: evExitLater}, "finish want-up exiting", ""},
+		{finish, event{kind: evWantDown}, "finish", ""},
 		// backoff
 		{backoff, event{kind: evUp}, "backoff want-up quick", ""},
 		{backoffOnce, event{kind: evUp}, "backoff want-up quick", ""}, // svc -o then -u during a backoff
@@ -143,6 +149,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{backoff, event{kind: evDeadline}, "backoff want-up quick nofinish", ""},
 		{backoff, probeFail, "backoff want-up quick", ""}, // no health probe: a late result
 		{backoff, tick, "backoff want-up quick", ""},
+		{backoff, event{kind: evExitLater}, "down want-up quick exiting", "cancel,release"},
+		{backoff, event{kind: evWantDown}, "down quick", "cancel"},
 		// wait (for dependencies)
 		{wait, event{kind: evUp}, "wait want-up", ""},
 		{wait, event{kind: evDown}, "down", ""},
@@ -164,6 +172,8 @@ func TestLifeCycleTable(t *testing.T) {
 		{wait, event{kind: evDeadline}, "wait want-up nofinish", ""},
 		{wait, probeFail, "wait want-up", ""}, // no health probe: a late result
 		{wait, tick, "wait want-up", "skip"},
+		{wait, event{kind: evExitLater}, "down want-up exiting", "release"},
+		{wait, event{kind: evWantDown}, "down", ""},
 	}
 	covered := checkRows(t, rows)
 	for p := phaseDown; p <= phaseWait; p++ {
@@ -208,6 +218,8 @@ func TestLifeCycleStopping(t *testing.T) {
 		{held, event{kind: evDeadline}, "up stopping held nofinish", ""},
 		{held, probeFail, "up stopping held", ""},
 		{held, tick, "up stopping held", ""},
+		{held, event{kind: evExitLater}, "up stopping held", ""},
+		{held, event{kind: evWantDown}, "up stopping held", ""},
 		{finish, event{kind: evFinishDone}, "down stopping", "release"},
 		{finish, event{kind: evUp}, "finish stopping", ""},
 		{finish, hup, "finish stopping", "HUP"},
@@ -478,4 +490,30 @@ func TestLifeCycleRestartPolicy(t *testing.T) {
 	require.Equal(t, 1, st.fails)
 	st, _ = next(up(p), event{kind: evRunDied, lived: 4 * time.Second})
 	require.Zero(t, st.fails)
+}
+
+// s6's layout: ./finish exiting 125 is a permanent failure — the service is
+// wanted down from then on (s6-supervise's "O" event); any other code, or
+// 125 outside the s6 layout, changes nothing. s6's x waits for ./run and
+// ./finish to be over, whatever is wanted, then releases.
+func TestLifeCycleS6(t *testing.T) {
+	s6 := policy{finish125: true}
+	finish := state{phase: phaseFinish, wantUp: true, policy: s6}
+	finishPlain := state{phase: phaseFinish, wantUp: true}
+	rows := []row{
+		{finish, event{kind: evFinishDone, code: 125}, "down", ""},
+		{finish, event{kind: evFinishDone, code: 1}, "up want-up", "run"},
+		{finishPlain, event{kind: evFinishDone, code: 125}, "up want-up", "run"},
+		{state{phase: phaseFinish, wantUp: true, exiting: true}, event{kind: evFinishDone}, "down want-up exiting", "release"},
+	}
+	checkRows(t, rows)
+	st, _ := next(finish, event{kind: evFinishDone, code: 125})
+	require.True(t, st.gaveUp, "ended for good")
+	// x while up, then ./run dies and ./finish ends: released, not restarted.
+	st, _ = next(state{phase: phaseUp, wantUp: true}, event{kind: evExitLater})
+	st, as := next(st, died)
+	require.Equal(t, "finish", acts(as))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "release", acts(as))
+	require.Equal(t, phaseDown, st.phase)
 }

@@ -30,6 +30,9 @@ type Options struct {
 	Rescan time.Duration // safety-net check of the tree where inotify cannot be relied on (watch.go); 0: never
 	Grace  time.Duration // TERM → KILL for a service whose directory was removed
 	Logs   *logmux.Mux   // the services' output, prefixed; nil: svinit's own fds
+	// Protocol is the tree's on-disk protocol: "daemontools" (runit's too;
+	// the default) or "s6" (s6 2.11's, s6.go); empty: $SVINIT_PROTOCOL.
+	Protocol string
 }
 
 // NoticeKind is what the supervisor tells its owner, PID 1.
@@ -124,6 +127,7 @@ func (s *Supervisor) Start() {
 	} else {
 		svlog.Warn("epoll: %s: services run, but svc and sv cannot control them", errstr.Text(err))
 	}
+	s.checkProtocol()
 	s.scanner = startScanner(s)
 	s.openScanControl()
 	s.scan()
@@ -146,7 +150,7 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 		s.customDone(v, e)
 	case v.st.phase == phaseFinish:
 		v.proc = nil
-		s.dispatch(v, event{kind: evFinishDone})
+		s.dispatch(v, event{kind: evFinishDone, code: e.Code()})
 	default:
 		v.proc = nil
 		s.runDied(v, e)
@@ -163,6 +167,10 @@ func (s *Supervisor) runDied(v *service, e reaper.Exit) {
 	lived := time.Since(v.started)
 	svlog.Info("%s: ./run exited after %.1fs: %s", v.name, lived.Seconds(), v.lastExit)
 	v.finishArgs = finishArgs(e.Status)
+	if v.s6 != nil {
+		v.finishArgs = s6FinishArgs(e.Status, v.name)
+	}
+	s.s6Died(v, e.Status)
 	s.dispatch(v, event{kind: evRunDied, lived: lived, code: v.lastCode})
 }
 
@@ -232,6 +240,7 @@ func (s *Supervisor) step(q queued) {
 		var acts []action
 		from := v.st
 		v.st, acts = next(v.st, ev)
+		v.s6Observe(from, ev)
 		if svlog.Tracing() {
 			did := actionsString(acts)
 			if did == "" {
@@ -355,6 +364,7 @@ func (s *Supervisor) readConfig(v *service) {
 	}
 	v.cfg = cfg
 	v.st.policy = cfg.policy()
+	v.st.policy.finish125 = v.s6 != nil
 }
 
 func (s *Supervisor) startRun(v *service) (event, bool) {
@@ -366,7 +376,11 @@ func (s *Supervisor) startRun(v *service) (event, bool) {
 	}
 	v.waiting = ""
 	run := filepath.Join(v.dir, "run")
-	spec := s.spec(v, run, []string{"./run"})
+	argv := []string{"./run"}
+	if v.s6 != nil {
+		argv = append(argv, v.name) // s6-supervise's ./run gets the service's name
+	}
+	spec := s.spec(v, run, argv)
 	err := checkRunnable(run)
 	var notifyW *os.File
 	if err == nil && cfg.notifyFd >= 0 {
@@ -389,6 +403,7 @@ func (s *Supervisor) startRun(v *service) (event, bool) {
 	s.byProc[p] = v
 	v.started = time.Now()
 	v.when = v.started
+	v.s6Started()
 	s.startReadiness(v)
 	s.startHealth(v)
 	return event{}, false
@@ -485,7 +500,13 @@ func (s *Supervisor) announce(v *service) {
 	if v.sup == nil {
 		return
 	}
-	if err := v.sup.Announce(v.status(), v.st.exiting, v.info()); err != nil {
+	var err error
+	if v.s6 != nil {
+		err = v.sup.AnnounceS6(v.s6Status(), v.status(), v.st.exiting, v.info())
+	} else {
+		err = v.sup.Announce(v.status(), v.st.exiting, v.info())
+	}
+	if err != nil {
 		if !v.st.exiting {
 			svlog.Warn("%v", err)
 		}
@@ -494,6 +515,7 @@ func (s *Supervisor) announce(v *service) {
 	if err := v.sup.Listen(); err != nil {
 		svlog.Warn("%v", err)
 	}
+	s.s6Notify(v) // after the status: a listener woken by an event reads the new one
 }
 
 // Rescan reads the tree again now.

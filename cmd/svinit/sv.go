@@ -195,14 +195,20 @@ func (r *svRun) get() int {
 		return -1
 	}
 	defer f.Close()
-	n, err := f.Read(r.st[:])
+	var buf [svdir.S6StatusSize]byte
+	n, err := f.Read(buf[:])
 	switch {
 	case err != nil:
 		r.warn("unable to read supervise/status", errors.New(errstr.Text(err)))
 		return -1
+	case n == svdir.S6StatusSize: // svinit in s6 mode: the same state in runit's terms
+		s6, _ := svdir.DecodeS6(buf[:n])
+		r.st = s6.Runit().Encode()
 	case n != svdir.StatusSize:
 		r.warn("unable to read supervise/status: bad format", nil)
 		return -1
+	default:
+		copy(r.st[:], buf[:n])
 	}
 	return 1
 }

@@ -29,22 +29,37 @@ func Alive(dir string) error {
 }
 
 // ReadStatus reads dir's supervise/status. want20 asks for runit's full 20
-// bytes (sv); otherwise 18 are enough (svstat).
+// bytes (sv); otherwise 18 are enough (svstat). s6's 35-byte status (svinit
+// in s6 mode, or s6-supervise) is read as the same state in runit's terms.
 func ReadStatus(dir string, want20 bool) (Status, error) {
-	f, err := os.Open(filepath.Join(dir, "supervise/status"))
+	b, err := ReadStatusBytes(dir)
 	if err != nil {
 		return Status{}, err
 	}
-	defer f.Close()
-	var b [StatusSize]byte
-	n, err := io.ReadFull(f, b[:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return Status{}, err
+	if len(b) == S6StatusSize {
+		s6, err := DecodeS6(b)
+		return s6.Runit(), err
 	}
-	if n < 18 || (want20 && n < StatusSize) {
+	if len(b) < 18 || (want20 && len(b) < StatusSize) || len(b) > StatusSize {
 		return Status{}, errors.New("bad format")
 	}
-	return Decode(b[:n])
+	return Decode(b)
+}
+
+// ReadStatusBytes reads dir's supervise/status whole (at most 36 bytes: one
+// more than s6's, to tell a longer file).
+func ReadStatusBytes(dir string) ([]byte, error) {
+	f, err := os.Open(filepath.Join(dir, "supervise/status"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b [S6StatusSize + 1]byte
+	n, err := io.ReadFull(f, b[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
 }
 
 // Control writes cmds to dir's supervise/control in one write, as svc does.

@@ -24,18 +24,36 @@ type Supervise struct {
 	lock    *os.File
 	ok      *os.File
 	written map[string]string // what each file holds: an unchanged file is not written again
+	s6      bool              // s6's layout: 35-byte status, event/, death_tally (s6.go)
 }
 
 // Open takes over SERVICE/supervise, creating what is missing. It fails when
 // another supervisor (svinit, supervise, runsv or s6-supervise) holds it.
-func Open(service string) (*Supervise, error) {
+func Open(service string) (*Supervise, error) { return OpenMode(service, false) }
+
+// OpenMode is Open; with s6, in s6 2.11's layout (docs/s6-protocol.md):
+// SERVICE/event is made first (mode 03730), lock is 0644, the listeners'
+// FIFOs left by the last supervisor are cleaned and death_tally emptied.
+func OpenMode(service string, s6 bool) (*Supervise, error) {
 	dir := filepath.Join(service, "supervise")
+	if s6 {
+		if err := MakeEventDir(service); err != nil {
+			return nil, err
+		}
+	}
 	if err := MakePrivateDir(dir); err != nil {
 		return nil, err
 	}
-	s := &Supervise{Path: dir, written: map[string]string{}}
+	s := &Supervise{Path: dir, written: map[string]string{}, s6: s6}
 	if err := s.takeLock(); err != nil {
 		return nil, err
+	}
+	if s6 {
+		_ = CleanEvents(service) // an unreadable event/ is reported by the first notification
+		if err := s.replace(DeathTallyFile, nil); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	ctl, err := openFifo(filepath.Join(dir, "control"), unix.O_RDWR)
 	if err != nil {
@@ -85,7 +103,11 @@ func MakePrivateDir(dir string) error {
 // (what s6-supervise tests) on supervise/lock.
 func (s *Supervise) takeLock() error {
 	path := filepath.Join(s.Path, "lock")
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	mode := uint32(0o600)
+	if s.s6 {
+		mode = 0o644 // s6-svok and s6-svstat open it for reading, as any user
+	}
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, mode)
 	if err != nil {
 		return fmt.Errorf("unable to open %s: %s", path, errstr.Text(err))
 	}
@@ -149,6 +171,32 @@ func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
 	if err := s.replace("status", b[:]); err != nil {
 		return err
 	}
+	return s.announceText(st, exiting)
+}
+
+// AnnounceS6 is Announce in s6's layout: the 35-byte status in place of
+// the 20-byte one; svinit.json, stat and pid as ever.
+func (s *Supervise) AnnounceS6(s6 S6Status, st Status, exiting bool, info *Info) error {
+	if info != nil {
+		j, _ := json.Marshal(info)
+		if err := s.replace(InfoFile, append(j, '\n')); err != nil {
+			return err
+		}
+	}
+	b := s6.Encode()
+	if err := s.replace("status", b[:]); err != nil {
+		return err
+	}
+	return s.announceText(st, exiting)
+}
+
+// WriteDeaths replaces death_tally (s6 layout).
+func (s *Supervise) WriteDeaths(deaths []Death) error {
+	return s.replace(DeathTallyFile, EncodeDeaths(deaths))
+}
+
+// announceText writes runit's stat and pid text files.
+func (s *Supervise) announceText(st Status, exiting bool) error {
 	if err := s.replace("stat", []byte(st.StatText(exiting))); err != nil {
 		return err
 	}
@@ -164,7 +212,7 @@ func (s *Supervise) Announce(st Status, exiting bool, info *Info) error {
 // a symlink planted there never sends the write elsewhere. A file that would
 // not change is left alone (each write makes a new inode).
 func (s *Supervise) replace(name string, data []byte) error {
-	if s.written[name] == string(data) {
+	if old, ok := s.written[name]; ok && old == string(data) {
 		return nil
 	}
 	path := filepath.Join(s.Path, name)
