@@ -119,7 +119,7 @@ func TestCompatSteps(t *testing.T) {
 	var b bytes.Buffer
 	require.Equal(t, []string{"gomaxprocs", "signals", "pdeathsig", "subreaper", "reaper-check", "reaper", "spawn"},
 		names(NewTini(TiniConfig{Argv: []string{"x"}}, &b, &b)))
-	require.Equal(t, []string{"gomaxprocs", "signals", "detach-tty", "reaper", "spawn", "chdir"},
+	require.Equal(t, []string{"gomaxprocs", "signals", "detach-tty", "reaper", "chdir", "spawn"},
 		names(NewDumbInit(DumbInitConfig{Argv: []string{"x"}}, &b)))
 }
 

@@ -29,8 +29,8 @@ import (
 // with the child's code, 128+N for signal N; a program that cannot be
 // executed is exit code 2. svinit as dumb-init is never a subreaper.
 //
-// Where it cannot be dumb-init: SIGURG and 32-34 are not passed on (the Go
-// runtime's own signals); the tty hand-off only takes the terminal when
+// Where it cannot be dumb-init: SIGURG and 32-34 are not passed on (the
+// Go runtime's own signals; see singleReceives); the tty hand-off only takes the terminal when
 // svinit was its session leader (dumb-init's child also tries when it was
 // not, and the kernel refuses it: the same result).
 
@@ -187,7 +187,9 @@ func NewDumbInit(cfg DumbInitConfig, stderr io.Writer) *Single {
 	}
 	s.Log = SingleLog{
 		Spawned: func(s *Single, pid int) {
-			debug("Child spawned with PID %d.\n", pid)
+			// What dumb-init's child says between fork and exec; printed
+			// before the parent's line, as it mostly comes in dumb-init
+			// (its own tests accept it before or after, not in between).
 			if cfg.Setsid {
 				if !s.Spec.Ctty {
 					errno := unix.ENOTTY
@@ -198,6 +200,7 @@ func NewDumbInit(cfg DumbInitConfig, stderr io.Writer) *Single {
 				}
 				debug("setsid complete.\n")
 			}
+			debug("Child spawned with PID %d.\n", pid)
 		},
 		Received: func(s *Single, sig unix.Signal) { debug("Received signal %d.\n", int(sig)) },
 		Forwarded: func(s *Single, from, to unix.Signal, err error) {
@@ -230,14 +233,8 @@ func NewDumbInit(cfg DumbInitConfig, stderr io.Writer) *Single {
 		{"signals", func() (int, error) { s.notifySingle(); return 0, nil }},
 		{"detach-tty", func() (int, error) { dumbInitDetach(s, cfg.Setsid, debug); return 0, nil }},
 		{"reaper", func() (int, error) { s.startReaper(); return 0, nil }},
+		{"chdir", func() (int, error) { dumbInitChdir(s, debug); return 0, nil }},
 		{"spawn", s.spawn},
-		{"chdir", func() (int, error) {
-			if err := os.Chdir("/"); err != nil {
-				errno := startErrno(err)
-				debug("Unable to chdir(\"/\") (errno=%d %s)\n", int(errno), strerror(errno))
-			}
-			return 0, nil
-		}},
 	}
 	return s
 }
@@ -267,4 +264,18 @@ func dumbInitDetach(s *Single, setsid bool, debug func(string, ...any)) {
 		return
 	}
 	debug("Detached from controlling tty, but was not session leader.\n")
+}
+
+// dumbInitChdir: dumb-init's own working directory is /, its child's the
+// one it was started in. dumb-init changes directory after the fork, so a
+// child that looks at once may still see the old one; svinit changes first
+// and starts the child in the old directory, so it never can.
+func dumbInitChdir(s *Single, debug func(string, ...any)) {
+	if wd, err := os.Getwd(); err == nil {
+		s.Spec.Dir = wd
+	}
+	if err := os.Chdir("/"); err != nil {
+		errno := startErrno(err)
+		debug("Unable to chdir(\"/\") (errno=%d %s)\n", int(errno), strerror(errno))
+	}
 }

@@ -2,9 +2,9 @@ package pid1
 
 import (
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -36,10 +36,6 @@ func SigExec(args []string) int {
 		return 1
 	}
 	style, argv := args[2], args[3:]
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return execFailure(style, os.Getpid(), argv[0], err, os.Stderr)
-	}
 	runtime.LockOSThread()
 	for sig := 1; sig <= 64; sig++ {
 		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
@@ -53,8 +49,49 @@ func SigExec(args []string) int {
 	}
 	set := unix.Sigset_t{Val: [16]uint64{mask}}
 	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &set, nil)
-	err = unix.Exec(path, argv, os.Environ())
+	err := execvp(argv[0], argv, os.Environ())
 	return execFailure(style, os.Getpid(), argv[0], err, os.Stderr)
+}
+
+// execvp is glibc's: a name without a slash is looked for in PATH (default
+// /bin:/usr/bin), trying the next directory after ENOENT, ENOTDIR, ESTALE,
+// ENODEV or ETIMEDOUT and reporting EACCES if any candidate gave it; a file
+// that is no executable format (ENOEXEC) is run by /bin/sh. It returns only
+// on failure.
+func execvp(file string, argv, env []string) error {
+	if strings.Contains(file, "/") {
+		return execOrSh(file, argv, env)
+	}
+	path, ok := os.LookupEnv("PATH")
+	if !ok {
+		path = "/bin:/usr/bin"
+	}
+	sawEACCES := false
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		err := execOrSh(dir+"/"+file, argv, env)
+		switch err {
+		case unix.EACCES:
+			sawEACCES = true
+		case unix.ENOENT, unix.ENOTDIR, unix.ESTALE, unix.ENODEV, unix.ETIMEDOUT:
+		default:
+			return err
+		}
+	}
+	if sawEACCES {
+		return unix.EACCES
+	}
+	return unix.ENOENT
+}
+
+func execOrSh(path string, argv, env []string) error {
+	err := unix.Exec(path, argv, env)
+	if err == unix.ENOEXEC {
+		_ = unix.Exec("/bin/sh", append([]string{"sh", path}, argv[1:]...), env)
+	}
+	return err
 }
 
 // setIgnore sets one signal's disposition to SIG_IGN with rt_sigaction.

@@ -93,9 +93,13 @@ func (s *Single) notifySingle() {
 }
 
 // singleReceives: every signal but SIGCHLD (the reaper's), SIGKILL and
-// SIGSTOP (no one can), SIGURG (the Go runtime sends it to itself many times
-// a second and cannot tell its own from another's) and 32-34 (libc's and
-// the runtime's).
+// SIGSTOP (no one can), 32-34 (libc's and the runtime's) and SIGURG: the Go
+// runtime sends SIGURG to its own threads to preempt a goroutine that has
+// run 10 ms of wall-clock time — which on a loaded machine happens even to
+// a loop that only waits — and os/signal cannot tell those from a SIGURG
+// another process sent. Passing it on would give the child SIGURGs no one
+// sent (dumb-init's own signal test, run under load, shows them); not
+// passing it on loses a real one, which by default is ignored anyway.
 func singleReceives(sig unix.Signal) bool {
 	switch sig {
 	case unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP, unix.SIGURG, 32, 33, 34:

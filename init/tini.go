@@ -31,8 +31,8 @@ import (
 // child's exit ends it at once, with the child's code (128+N for signal N),
 // and signals, TERM and INT included, are passed on and nothing else.
 //
-// Where it cannot be tini: SIGURG is not passed on (the Go runtime sends it
-// to itself and cannot tell its own from another's), nor 32-34; -l prints a
+// Where it cannot be tini: SIGURG and 32-34 are not passed on (the Go
+// runtime's own signals; see singleReceives); -l prints a
 // notice about tini's licence (and says it is svinit), not tini's licence
 // text.
 

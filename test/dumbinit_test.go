@@ -28,7 +28,11 @@ const groupScript = `exec 2>/dev/null; trap 'wait; echo child; exit 3' TERM; ` +
 	`sh -c 'trap "echo grandchild; exit 0" TERM; while :; do sleep 0.01; done' & sleep 0.1; echo ready; while :; do sleep 0.01; done`
 
 func TestDumbInitSideBySide(t *testing.T) {
+	script := noShebang(t)
 	sideBySide(t, "dumb-init", []peerCase{
+		{name: "a directory", args: []string{"/etc"}},
+		{name: "not found in PATH", args: []string{"svinit-no-such-program"}},
+		{name: "a script without #!", args: []string{script}},
 		{name: "no arguments"},
 		{name: "help", args: []string{"-h"}},
 		{name: "long help", args: []string{"--help", "-x"}},

@@ -120,9 +120,7 @@ func runPeer(t *testing.T, p peer, c peerCase) outcome {
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-	}()
+	defer killTree(cmd.Process.Pid)
 	init := cmd.Process.Pid
 	if c.ready != "" {
 		require.EventuallyWithT(t, func(ct *assert.CollectT) {
@@ -188,8 +186,20 @@ const orphanScript = `(sh -c 'sleep 0.3; echo "ppid=$(awk "/^PPid/{print \\$2}" 
 const childState = `grep -E "^Sig(Blk|Ign)" /proc/self/status; echo "pgid=$(ps -o pgid= $$ | tr -d " ")"; ` +
 	`echo "sid=$(ps -o sid= $$ | tr -d " ")"; echo "pid=$$"; echo "ppid=$PPID"`
 
+// noShebang is an executable script without a #! line: execvp runs it with
+// /bin/sh.
+func noShebang(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "no-shebang")
+	require.NoError(t, os.WriteFile(p, []byte("echo run by sh: $0\n"), 0o755))
+	return p
+}
+
 func TestTiniSideBySide(t *testing.T) {
+	script := noShebang(t)
 	sideBySide(t, "tini", []peerCase{
+		{name: "a directory", args: []string{"/etc"}},
+		{name: "not found in PATH", args: []string{"svinit-no-such-program"}},
+		{name: "a script without #!", args: []string{script}},
 		{name: "no arguments", args: nil},
 		{name: "help", args: []string{"-h"}},
 		{name: "bad flag", args: []string{"-x", "true"}},
@@ -253,4 +263,23 @@ func processState(pid int) byte {
 		return 0
 	}
 	return b[i+2]
+}
+
+// killTree KILLs pid and every process below it (a failed case leaves the
+// init running, and its children looping).
+func killTree(pid int) {
+	var all []int
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children(p) {
+			walk(c)
+			all = append(all, c)
+		}
+	}
+	walk(pid)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for _, p := range all {
+		_ = syscall.Kill(p, syscall.SIGCONT)
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
 }
