@@ -212,7 +212,7 @@ func NewDumbInit(cfg DumbInitConfig, stderr io.Writer) *Single {
 				debug("Translating signal %d to %d.\n", int(from), int(to))
 			}
 			if to == 0 {
-				debug("Not forwarding signal %d to children (ignored).\n", int(from))
+				debug("Not forwarding signal %d to children (ignored).\n", int(to)) // dumb-init's words: the rewritten number
 			} else {
 				debug("Forwarded signal %d to children.\n", int(to))
 			}

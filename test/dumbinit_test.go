@@ -47,6 +47,8 @@ func TestDumbInitSideBySide(t *testing.T) {
 		{name: "not found", args: []string{"/nonexistent/prog"}},
 		{name: "not executable", args: []string{"/etc/passwd"}},
 		{name: "debug", env: []string{"DUMB_INIT_DEBUG=1"}, args: shArgs("exit 3"), compare: sortedLines},
+		{name: "debug, TERM rewritten to 0 at the child's exit", env: []string{"DUMB_INIT_DEBUG=1"},
+			args: append([]string{"-r", "15:0"}, shArgs("exit 4")...), compare: sortedLines},
 		{name: "verbose, single child", args: append([]string{"-v", "-c"}, shArgs("exit 3")...), compare: sortedLines},
 		{name: "child state", args: shArgs(childState)},
 		{name: "child state, single child", args: append([]string{"-c"}, shArgs(childState)...)},
