@@ -223,8 +223,12 @@ func TestTreeChanges(t *testing.T) {
 
 	require.NoError(t, os.Rename(filepath.Join(root, "second"), filepath.Join(staging, "second")))
 	require.Equal(t, []string{"up", "TERM"}, waitLines(t, filepath.Join(out, "second"), 2))
-	st, code := tool(t, "svok", filepath.Join(staging, "second"))
-	require.Equal(t, 100, code, "no longer supervised: %s", st)
+	// Forgotten once its ./run has exited (after the TERM line it wrote).
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, code, err := combined(command("svok", filepath.Join(staging, "second")))
+		assert.NoError(c, err)
+		assert.Equal(c, 100, code, "no longer supervised: %s", st)
+	}, 10*time.Second, 10*time.Millisecond)
 	waitState(t, filepath.Join(root, "first"), isUp, "first unharmed")
 }
 
