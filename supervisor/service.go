@@ -45,6 +45,7 @@ type processes struct {
 	lastCode   int          // the last exit of ./run as a code (128+N for a signal)
 	lastErr    string       // why the last start failed
 	finishArgs []string     // ./finish EXIT SIG for the last exit of ./run
+	env        []string     // the environment env/ makes for its scripts (nil: svinit's)
 }
 
 // status is the 20-byte record for the current state.

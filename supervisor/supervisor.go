@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/svinit/svinit/internal/chain"
+
 	"github.com/svinit/svinit/internal/poller"
 
 	"github.com/svinit/svinit/internal/errstr"
@@ -380,8 +382,11 @@ func (s *Supervisor) startRun(v *service) (event, bool) {
 	if v.s6 != nil {
 		argv = append(argv, v.name) // s6-supervise's ./run gets the service's name
 	}
+	err := s.readEnv(v)
 	spec := s.spec(v, run, argv)
-	err := checkRunnable(run)
+	if err == nil {
+		err = checkRunnable(run)
+	}
 	var notifyW *os.File
 	if err == nil && cfg.notifyFd >= 0 {
 		if notifyW, err = s.notifyPipe(v); err == nil {
@@ -476,7 +481,26 @@ func (s *Supervisor) spec(v *service, path string, argv []string) reaper.Spec {
 	if v.log != nil && v.log.pipeOut != nil {
 		stdout = v.log.pipeOut.Fd()
 	}
-	return reaper.Spec{Path: path, Argv: argv, Dir: v.dir, Files: []uintptr{stdin, stdout, stderr}, Setsid: true}
+	return reaper.Spec{Path: path, Argv: argv, Dir: v.dir, Env: v.env, Files: []uintptr{stdin, stdout, stderr}, Setsid: true}
+}
+
+// readEnv reads the service's optional env/ directory (envdir's format: a
+// file a variable, its first line the value, an empty file removes it)
+// before each start of ./run; its scripts (./run, ./finish, ./check,
+// probes) get svinit's environment with those changes. A file that cannot
+// be read fails the start, naming it: never a half environment.
+func (s *Supervisor) readEnv(v *service) error {
+	v.env = nil
+	dir := filepath.Join(v.dir, "env")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	changes, err := chain.ReadEnvdir(dir, nil)
+	if err != nil {
+		return fmt.Errorf("not starting %s/run: %v", v.dir, err)
+	}
+	v.env = chain.ApplyEnv(os.Environ(), changes)
+	return nil
 }
 
 func (s *Supervisor) armBackoff(v *service) {

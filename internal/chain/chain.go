@@ -88,16 +88,40 @@ func (a Account) Env() {
 // set (runit's chpst -e skips it): then skipDir is told of it and the rest
 // is read. The error says which file and why, in daemontools' words.
 func Envdir(dir string, skipDir func(path string, err error)) error {
+	changes, err := ReadEnvdir(dir, skipDir)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if c.Unset {
+			os.Unsetenv(c.Name)
+		} else {
+			os.Setenv(c.Name, c.Value)
+		}
+	}
+	return nil
+}
+
+// EnvChange is what one file of an envdir does to the environment.
+type EnvChange struct {
+	Name, Value string
+	Unset       bool // an empty file (or a dangling symlink) removes the variable
+}
+
+// ReadEnvdir reads an envdir as Envdir does, without changing anything:
+// the changes in order, or the first error (nothing half read).
+func ReadEnvdir(dir string, skipDir func(path string, err error)) ([]EnvChange, error) {
 	d, err := os.Open(dir)
 	if err != nil {
-		return &DirError{Dir: dir, Err: err}
+		return nil, &DirError{Dir: dir, Err: err}
 	}
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return fmt.Errorf("unable to read directory %s: %s", dir, errstr.Text(err))
+		return nil, fmt.Errorf("unable to read directory %s: %s", dir, errstr.Text(err))
 	}
 	sort.Strings(names)
+	var changes []EnvChange
 	for _, name := range names {
 		if strings.HasPrefix(name, ".") {
 			continue
@@ -109,15 +133,40 @@ func Envdir(dir string, skipDir func(path string, err error)) error {
 			continue
 		}
 		if err != nil && !errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("unable to read %s: %s", path, errstr.Text(err))
+			return nil, fmt.Errorf("unable to read %s: %s", path, errstr.Text(err))
 		}
 		if len(b) == 0 {
-			os.Unsetenv(name)
+			changes = append(changes, EnvChange{Name: name, Unset: true})
 			continue
 		}
-		os.Setenv(name, EnvValue(b))
+		changes = append(changes, EnvChange{Name: name, Value: EnvValue(b)})
 	}
-	return nil
+	return changes, nil
+}
+
+// ApplyEnv is env ("NAME=value" strings) with changes made, in order.
+func ApplyEnv(env []string, changes []EnvChange) []string {
+	out := make([]string, 0, len(env)+len(changes))
+	drop := map[string]bool{}
+	for _, c := range changes {
+		drop[c.Name] = true
+	}
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[name] {
+			out = append(out, kv)
+		}
+	}
+	final := map[string]int{} // the last change of each name wins
+	for i, c := range changes {
+		final[c.Name] = i
+	}
+	for i, c := range changes {
+		if final[c.Name] == i && !c.Unset {
+			out = append(out, c.Name+"="+c.Value)
+		}
+	}
+	return out
 }
 
 // EnvValue is envdir's value of a file: its first line, trailing spaces

@@ -34,3 +34,21 @@ func TestEnvdirSubdirAndDanglingLink(t *testing.T) {
 	_, set := os.LookupEnv("CHAIN_GONE")
 	require.False(t, set, "a dangling symlink removes its variable")
 }
+
+// ReadEnvdir changes nothing; ApplyEnv sets, replaces and removes, the last
+// change of a name winning.
+func TestReadAndApplyEnv(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "A"), []byte("one  \nignored"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "GONE"), nil, 0o644))
+	t.Setenv("A", "before")
+	changes, err := ReadEnvdir(dir, nil)
+	require.NoError(t, err)
+	require.Equal(t, "before", os.Getenv("A"), "read only")
+	require.Equal(t, []EnvChange{{Name: "A", Value: "one"}, {Name: "GONE", Unset: true}}, changes)
+	require.Equal(t, []string{"KEEP=1", "A=one"}, ApplyEnv([]string{"A=before", "KEEP=1", "GONE=x"}, changes))
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "SUB"), 0o755))
+	_, err = ReadEnvdir(dir, nil)
+	require.EqualError(t, err, "unable to read "+filepath.Join(dir, "SUB")+": is a directory")
+}
