@@ -24,6 +24,7 @@ type Config struct {
 	LogJSON    bool          // --log-format json
 	Syslog     string        // --syslog: listen on /dev/log (or --syslog-socket PATH)
 	Trace      bool          // --trace: log every life-cycle decision
+	Protocol   string        // --protocol: the tree's on-disk protocol, s6 or daemontools ("": $SVINIT_PROTOCOL)
 
 	// --termination-log: where a failure exit's reason is written ("": nowhere)
 	TerminationLog string
@@ -73,6 +74,8 @@ options:
   --termination-log PATH  write why svinit exits with a failure to PATH
                     (env SVINIT_TERMINATION_LOG; default /dev/termination-log
                     when it exists, as the kubelet makes it; "": never)
+  --protocol P      the service tree speaks s6 (s6 2.11's supervise/) or
+                    daemontools (default; runit's too) (env SVINIT_PROTOCOL)
   --trace           log every life-cycle decision: service, event, state
                     before and after, actions; and each shutdown step
                     (env SVINIT_TRACE=1)
@@ -130,6 +133,14 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return fmt.Errorf("log format %q: text or json", v)
 	})
 	fs.StringVar(&cfg.ServiceDir, "s", cfg.ServiceDir, "")
+	fs.Func("protocol", "", func(v string) error {
+		switch v {
+		case "s6", "daemontools", "runit":
+			cfg.Protocol = v
+			return nil
+		}
+		return fmt.Errorf("protocol %q: s6 or daemontools", v)
+	})
 	durationFlag(fs, "rescan", &cfg.Rescan)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -120,7 +120,7 @@ func (in *initProc) stepSupervisor() {
 		svlog.Warn("unable to copy the services' output: %v: they write to svinit's stdout unprefixed", err)
 	}
 	in.sup = supervisor.New(in.cfg.ServiceDir, in.reaper, supervisor.Options{
-		Logs: logs, Rescan: in.cfg.Rescan, Grace: in.cfg.Grace,
+		Logs: logs, Rescan: in.cfg.Rescan, Grace: in.cfg.Grace, Protocol: in.cfg.Protocol,
 	})
 }
 
