@@ -23,7 +23,7 @@ import (
 // the loop.
 type Single struct {
 	Argv  []string
-	Steps []Step // the start-up, in order (tiniSteps, dumbInitSteps)
+	Steps []Step // the start-up, in order (NewTini, NewDumbInit)
 
 	// Spec is how the child is started (process group, session, terminal);
 	// the steps fill it in.
