@@ -28,6 +28,13 @@ type Config struct {
 
 	// --termination-log: where a failure exit's reason is written ("": nowhere)
 	TerminationLog string
+
+	// --secrets-from-files (env SVINIT_SECRET_FILES=1 or NAME,...): NAME_FILE
+	// and FILE__NAME become NAME (secrets.go); "" off
+	SecretFiles string
+	// Prelude runs before the services and the main command (my_init's
+	// start-up files; myinit.go); set by an applet, never by an option
+	Prelude Prelude
 }
 
 // DefaultReadyWait is how long the main command waits for the services.
@@ -76,6 +83,9 @@ options:
                     when it exists, as the kubelet makes it; "": never)
   --protocol P      the service tree speaks s6 (s6 2.11's supervise/) or
                     daemontools (default; runit's too) (env SVINIT_PROTOCOL)
+  --secrets-from-files  NAME_FILE=/path and FILE__NAME=/path become NAME with
+                    the file's content for the services and CMD
+                    (env SVINIT_SECRET_FILES=1, or NAME,NAME for only those)
   --trace           log every life-cycle decision: service, event, state
                     before and after, actions; and each shutdown step
                     (env SVINIT_TRACE=1)
@@ -96,6 +106,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	}
 	cfg.ServiceDir = getenv("SVINIT_SERVICE_DIR")
 	cfg.Trace = getenv("SVINIT_TRACE") == "1"
+	cfg.SecretFiles = getenv("SVINIT_SECRET_FILES")
 	cfg.TerminationLog = DefaultTerminationLog
 	if v := getenv("SVINIT_TERMINATION_LOG"); v != "" {
 		cfg.TerminationLog = v
@@ -123,6 +134,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	})
 	fs.StringVar(&cfg.Syslog, "syslog-socket", "", "")
 	fs.BoolVar(&cfg.Trace, "trace", cfg.Trace, "")
+	fs.BoolFunc("secrets-from-files", "", func(string) error { cfg.SecretFiles = SecretsAll; return nil })
 	fs.StringVar(&cfg.TerminationLog, "termination-log", cfg.TerminationLog, "")
 	fs.Func("log-format", "", func(v string) error {
 		switch v {

@@ -65,7 +65,12 @@ type timers struct {
 // only cmd/ calls os.Exit.
 func Run(cfg Config) int {
 	in := &initProc{cfg: cfg}
-	_, _ = runSteps(in.steps()) // svinit's steps warn and go on; none fails
+	// svinit's steps warn and go on; only one fails: a secret file that
+	// cannot be read (secrets.go), before anything has started.
+	if c, err := runSteps(in.steps()); err != nil {
+		writeTermination(in.cfg.TerminationLog, in.term.reason, c)
+		return c
+	}
 	// Everything else runs on another goroutine, so no child is forked by
 	// the main thread and inherits the signals it blocks.
 	code := make(chan int, 1)
@@ -81,6 +86,9 @@ func Run(cfg Config) int {
 
 // run starts the services and the main command, then runs the loop.
 func (in *initProc) run() int {
+	if in.runPrelude() {
+		return in.loop()
+	}
 	if in.sup != nil {
 		in.sup.Start()
 		in.takeNotices()

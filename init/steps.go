@@ -57,6 +57,7 @@ func (in *initProc) steps() []Step {
 		{"reaper", ok(in.stepReaper)},
 		{"http", ok(in.stepHTTP)},
 		{"log-format", ok(in.stepLogFormat)},
+		{"secrets", in.stepSecrets},
 		{"syslog", ok(in.stepSyslog)},
 		{"supervisor", ok(in.stepSupervisor)},
 		{"main-command", ok(in.stepMainCommand)},

@@ -27,7 +27,7 @@ func TestRunSteps(t *testing.T) {
 		names = append(names, st.Name)
 	}
 	require.Equal(t, []string{"signals", "collector", "gomaxprocs", "subreaper", "reaper", "http",
-		"log-format", "syslog", "supervisor", "main-command"}, names)
+		"log-format", "secrets", "syslog", "supervisor", "main-command"}, names)
 }
 
 func TestStepGOMAXPROCS(t *testing.T) {

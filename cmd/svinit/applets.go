@@ -29,6 +29,7 @@ func init() {
 		"tini":         runTini,
 		"docker-init":  runTini,
 		"dumb-init":    runDumbInit,
+		"my_init":      runMyInit,
 		"s6-setuidgid": runS6Setuidgid, "s6-envuidgid": runS6Envuidgid, "s6-applyuidgid": runS6Applyuidgid,
 		"s6-softlimit": runS6Softlimit, "s6-envdir": runS6Envdir,
 
