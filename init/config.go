@@ -25,6 +25,11 @@ type Config struct {
 	Syslog     string        // --syslog: listen on /dev/log (or --syslog-socket PATH)
 	Trace      bool          // --trace: log every life-cycle decision
 	Protocol   string        // --protocol: the tree's on-disk protocol, s6 or daemontools ("": $SVINIT_PROTOCOL)
+	GraceSet   bool          // --grace or SVINIT_GRACE was given
+	S6Overlay  bool          // --s6-overlay (or svinit as /init): s6-overlay v3's layout (s6overlay.go)
+	// ReadyProceed: at --ready-timeout, start the main command anyway
+	// (s6-overlay with S6_BEHAVIOUR_IF_STAGE2_FAILS below 2) instead of stopping.
+	ReadyProceed bool
 
 	// --termination-log: where a failure exit's reason is written ("": nowhere)
 	TerminationLog string
@@ -86,6 +91,9 @@ options:
   --secrets-from-files  NAME_FILE=/path and FILE__NAME=/path become NAME with
                     the file's content for the services and CMD
                     (env SVINIT_SECRET_FILES=1, or NAME,NAME for only those)
+  --s6-overlay      run s6-overlay v3's layout (as svinit does when it is /init):
+                    /etc/cont-init.d, /etc/s6-overlay/s6-rc.d, /etc/services.d,
+                    /etc/cont-finish.d, served from /run/service
   --trace           log every life-cycle decision: service, event, state
                     before and after, actions; and each shutdown step
                     (env SVINIT_TRACE=1)
@@ -104,6 +112,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 			*dst = d
 		}
 	}
+	cfg.GraceSet = getenv("SVINIT_GRACE") != ""
 	cfg.ServiceDir = getenv("SVINIT_SERVICE_DIR")
 	cfg.Trace = getenv("SVINIT_TRACE") == "1"
 	cfg.SecretFiles = getenv("SVINIT_SECRET_FILES")
@@ -122,7 +131,12 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		cfg.ZeroCodes[n] = true
 		return nil
 	})
-	durationFlag(fs, "grace", &cfg.Grace)
+	fs.Func("grace", "", func(v string) (err error) {
+		cfg.Grace, err = parseDuration(v)
+		cfg.GraceSet = true
+		return err
+	})
+	fs.BoolVar(&cfg.S6Overlay, "s6-overlay", false, "")
 	durationFlag(fs, "drain", &cfg.Drain)
 	durationFlag(fs, "ready-timeout", &cfg.ReadyWait)
 	fs.StringVar(&cfg.HTTP, "http", "", "")
