@@ -49,6 +49,7 @@ type initProc struct {
 	quiet     *quiet       // the collector paced only while something happens
 	timers    timers
 	term      termination // why a failure exit fails, for --termination-log (termination.go)
+	s6        *s6State    // svinit as s6-overlay's /init (s6overlay.go); nil otherwise
 }
 
 // timers are the loop's own deadlines (nil channels while unset).
@@ -80,6 +81,7 @@ func Run(cfg Config) int {
 	}()
 	in.waiter.wait(in.reaper, in.sigs)
 	c := <-code
+	c = in.s6.exitCode(c)
 	writeTermination(in.cfg.TerminationLog, in.term.reason, c)
 	return c
 }
@@ -103,6 +105,11 @@ func (in *initProc) maybeStartMain() {
 	if !in.pending || in.phase != running || (in.sup != nil && len(in.sup.NotReady()) > 0) {
 		return
 	}
+	in.startMain()
+}
+
+// startMain starts the main command now.
+func (in *initProc) startMain() {
 	in.pending = false
 	stopTimer(in.timers.ready)
 	in.timers.ready = nil
@@ -220,6 +227,7 @@ func (in *initProc) onExit(e reaper.Exit) {
 		in.main = nil
 		in.waiter.publish(in.reaper, nil)
 		in.mainExited(e.Code())
+		in.s6.mainExited(e.Code())
 		in.setCode(e.Code())
 		in.stop()
 		return
@@ -357,6 +365,12 @@ func (in *initProc) startKilling() {
 func (in *initProc) readyTimeout() {
 	in.timers.ready = nil
 	if !in.pending {
+		return
+	}
+	if in.cfg.ReadyProceed {
+		svlog.Warn("services not ready after %v: starting %s anyway: %s", in.cfg.ReadyWait, in.cfg.Argv[0],
+			strings.Join(in.sup.NotReady(), ", "))
+		in.startMain()
 		return
 	}
 	svlog.Fatal("services not ready after %v, not starting %s: %s", in.cfg.ReadyWait, in.cfg.Argv[0],

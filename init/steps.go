@@ -55,6 +55,7 @@ func (in *initProc) steps() []Step {
 		{"gomaxprocs", ok(setGOMAXPROCS)},
 		{"subreaper", ok(becomeReaper)},
 		{"reaper", ok(in.stepReaper)},
+		{"s6-overlay", ok(in.stepS6Overlay)},
 		{"http", ok(in.stepHTTP)},
 		{"log-format", ok(in.stepLogFormat)},
 		{"secrets", in.stepSecrets},

@@ -26,7 +26,7 @@ func TestRunSteps(t *testing.T) {
 	for _, st := range (&initProc{}).steps() {
 		names = append(names, st.Name)
 	}
-	require.Equal(t, []string{"signals", "collector", "gomaxprocs", "subreaper", "reaper", "http",
+	require.Equal(t, []string{"signals", "collector", "gomaxprocs", "subreaper", "reaper", "s6-overlay", "http",
 		"log-format", "secrets", "syslog", "supervisor", "main-command"}, names)
 }
 
