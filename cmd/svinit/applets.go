@@ -33,6 +33,8 @@ func init() {
 		"s6-setuidgid": runS6Setuidgid, "s6-envuidgid": runS6Envuidgid, "s6-applyuidgid": runS6Applyuidgid,
 		"s6-softlimit": runS6Softlimit, "s6-envdir": runS6Envdir,
 
+		"init": runS6Init, "with-contenv": runWithContenv, "printcontenv": runPrintcontenv, "--s6-overlay-stage": runS6Stage, "--s6-overlay-halt": runS6Halt,
+
 		"supervisord": runSupervisord, "--supervisord": runSupervisordFile, "supervisord-run": runSupervisordRun, "supervisord-logger": runSupervisordLogger, "supervisorctl": runSupervisorctl,
 	}
 }
