@@ -49,6 +49,10 @@ func (in *initProc) stepS6Overlay() {
 	for _, p := range res.Problems {
 		svlog.Warn("s6-overlay: %v", p)
 	}
+	if knobs.Verbosity >= 3 {
+		in.cfg.Trace = true
+		svlog.SetTrace(true)
+	}
 	svlog.Trace("s6-overlay: %d service directories in %s: %s", len(res.Services), res.ServiceDir, strings.Join(res.Services, " "))
 	in.s6 = &s6State{exitFile: s6overlay.ExitCodeFile}
 	in.cfg.ServiceDir = res.ServiceDir
@@ -61,9 +65,6 @@ func (in *initProc) stepS6Overlay() {
 		in.cfg.ReadyWait = maxSeconds * time.Second
 	}
 	in.cfg.ReadyProceed = knobs.Behaviour < 2
-	if knobs.Verbosity >= 3 {
-		in.cfg.Trace = true
-	}
 	if len(knobs.CmdArg0) > 0 && len(in.cfg.Argv) > 0 {
 		in.cfg.Argv = append(append([]string(nil), knobs.CmdArg0...), in.cfg.Argv...)
 	}
