@@ -723,23 +723,38 @@ func (s *Server) stopAll(ps []*Process, wait bool) ([]any, *Fault) {
 
 func (s *Server) each(ps []*Process, do func(*Process) (bool, *Fault)) ([]any, *Fault) {
 	type res struct {
-		did bool
-		f   *Fault
+		did  bool
+		f    *Fault
+		done bool
 	}
+	var mu sync.Mutex
 	rs := make([]res, len(ps))
-	var wg sync.WaitGroup
 	for i, p := range ps {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			rs[i].did, rs[i].f = do(p)
+			did, f := do(p)
+			mu.Lock()
+			rs[i] = res{did: did, f: f, done: true}
+			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	// As supervisord's make_allfunc: every 50 ms, the calls that finished,
+	// in list order; the result is in the order they finished.
 	out := []any{}
-	for i, p := range ps {
-		if rs[i].did {
-			out = append(out, result(p, rs[i].f))
+	reported := make([]bool, len(ps))
+	for left := len(ps); left > 0; {
+		mu.Lock()
+		for i, p := range ps {
+			if rs[i].done && !reported[i] {
+				reported[i] = true
+				left--
+				if rs[i].did {
+					out = append(out, result(p, rs[i].f))
+				}
+			}
+		}
+		mu.Unlock()
+		if left > 0 {
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	return out, nil
