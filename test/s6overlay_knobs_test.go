@@ -203,4 +203,3 @@ func TestS6KnobKeepEnv(t *testing.T) {
 	require.Equal(t, 0, r.wait(20*time.Second), "stderr: %s", r.stderr)
 	r.waitLine("cmd GREETING=[] reset saved=3")
 }
-

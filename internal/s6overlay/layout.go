@@ -116,7 +116,7 @@ func (l Layout) Build() (Result, error) {
 	var user []string
 	for _, name := range wanted {
 		s := srcs[name]
-		deps := append([]string{ContInit}, flatten(srcs, s.deps, nil, map[string]bool{})...)
+		deps := unique(append([]string{ContInit}, flatten(srcs, s.deps, nil, map[string]bool{})...))
 		var err error
 		switch s.kind {
 		case "longrun":
@@ -232,6 +232,18 @@ func flatten(srcs map[string]*source, in []string, out []string, seen map[string
 		case s.kind == "bundle":
 			out = flatten(srcs, s.contents, out, seen)
 		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func unique(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
 			out = append(out, n)
 		}
 	}
