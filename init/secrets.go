@@ -3,6 +3,7 @@ package pid1
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/svinit/svinit/internal/errstr"
@@ -14,8 +15,12 @@ import (
 // convention) or FILE__NAME=/path (s6-overlay images') becomes NAME with
 // the file's content, one trailing newline dropped; NAME_FILE and
 // FILE__NAME are taken out. The services and the main command inherit the
-// result. SVINIT_SECRET_FILES=1 (or the flag) takes every such variable;
-// a comma-separated list of NAMEs takes only those. Any file that cannot
+// result. SVINIT_SECRET_FILES=1 (or the flag) takes every FILE__NAME, and
+// every NAME_FILE whose file is under /run/secrets (where Docker, Compose
+// and Swarm mount secrets): a NAME_FILE elsewhere is most often no secret
+// (SSL_CERT_FILE, TF_CLI_CONFIG_FILE) and stays as it is. A
+// comma-separated list of NAMEs takes those alone, wherever their file
+// is. Any file that cannot
 // be read, and NAME set together with NAME_FILE (the official images
 // refuse it too), ends the start-up with SecretsCode: nothing starts with
 // half an environment.
@@ -23,8 +28,12 @@ import (
 // SecretsCode is svinit's exit code when a secret file could not be read.
 const SecretsCode = 111
 
-// SecretsAll is Config.SecretFiles for every NAME_FILE and FILE__NAME.
+// SecretsAll is Config.SecretFiles for every FILE__NAME, and every
+// NAME_FILE under SecretsDir.
 const SecretsAll = "1"
+
+// SecretsDir is where SecretsAll takes a NAME_FILE from.
+const SecretsDir = "/run/secrets/"
 
 // ResolveSecretFiles applies which ("" nothing, SecretsAll, or a list of
 // names) to environ and returns the new environment, in environ's order.
@@ -61,7 +70,7 @@ func ResolveSecretFiles(environ []string, which string) ([]string, error) {
 		case strings.HasSuffix(k, "_FILE"):
 			name, official = strings.TrimSuffix(k, "_FILE"), true
 		}
-		if !take(name) {
+		if !take(name) || (official && which == SecretsAll && !strings.HasPrefix(filepath.Clean(path), SecretsDir)) {
 			continue
 		}
 		if official && set[name] {

@@ -61,7 +61,7 @@ func (m *myInitImage) read(p string) string {
 func (m *myInitImage) start(env []string, args ...string) *run {
 	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", m.path("sbin/my_init")}, args...)
 	cmd := exec.Command("unshare", argv...)
-	cmd.Env = append(append(os.Environ(), "SVINIT_MY_INIT_ROOT="+m.root), env...)
+	cmd.Env = append(append(environNoSecrets(), "SVINIT_MY_INIT_ROOT="+m.root), env...)
 	return start(m.t, cmd)
 }
 
