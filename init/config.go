@@ -88,9 +88,9 @@ options:
                     when it exists, as the kubelet makes it; "": never)
   --protocol P      the service tree speaks s6 (s6 2.11's supervise/) or
                     daemontools (default; runit's too) (env SVINIT_PROTOCOL)
-  --secrets-from-files  NAME_FILE=/path and FILE__NAME=/path become NAME with
-                    the file's content for the services and CMD
-                    (env SVINIT_SECRET_FILES=1, or NAME,NAME for only those)
+  --secrets-from-files  FILE__NAME=/path, and NAME_FILE=/path under /run/secrets,
+                    become NAME with the file's content for the services and
+                    CMD (env SVINIT_SECRET_FILES=1; =NAME,NAME: those, any path)
   --s6-overlay      run s6-overlay v3's layout (as svinit does when it is /init):
                     /etc/cont-init.d, /etc/s6-overlay/s6-rc.d, /etc/services.d,
                     /etc/cont-finish.d, served from /run/service

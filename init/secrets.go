@@ -120,13 +120,15 @@ func validName(n string) bool {
 }
 
 // stepSecrets resolves the secret files into svinit's own environment,
-// which every service and the main command inherit.
+// which every service and the main command inherit, and s6-overlay's saved
+// container environment is made of (the step after).
 func (in *initProc) stepSecrets() (int, error) {
 	if in.cfg.SecretFiles == "" {
 		return 0, nil
 	}
 	env, err := ResolveSecretFiles(os.Environ(), in.cfg.SecretFiles)
 	if err != nil {
+		svlog.SetJSON(in.cfg.LogJSON) // the step log-format comes later
 		svlog.Fatal("%v: nothing started", err)
 		in.term.failed("%v", err)
 		return SecretsCode, errStop

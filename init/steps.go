@@ -55,10 +55,10 @@ func (in *initProc) steps() []Step {
 		{"gomaxprocs", ok(setGOMAXPROCS)},
 		{"subreaper", ok(becomeReaper)},
 		{"reaper", ok(in.stepReaper)},
+		{"secrets", in.stepSecrets}, // before s6-overlay saves the environment
 		{"s6-overlay", ok(in.stepS6Overlay)},
 		{"http", ok(in.stepHTTP)},
 		{"log-format", ok(in.stepLogFormat)},
-		{"secrets", in.stepSecrets},
 		{"syslog", ok(in.stepSyslog)},
 		{"supervisor", ok(in.stepSupervisor)},
 		{"main-command", ok(in.stepMainCommand)},

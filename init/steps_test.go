@@ -26,8 +26,8 @@ func TestRunSteps(t *testing.T) {
 	for _, st := range (&initProc{}).steps() {
 		names = append(names, st.Name)
 	}
-	require.Equal(t, []string{"signals", "collector", "gomaxprocs", "subreaper", "reaper", "s6-overlay", "http",
-		"log-format", "secrets", "syslog", "supervisor", "main-command"}, names)
+	require.Equal(t, []string{"signals", "collector", "gomaxprocs", "subreaper", "reaper", "secrets", "s6-overlay", "http",
+		"log-format", "syslog", "supervisor", "main-command"}, names)
 }
 
 func TestStepGOMAXPROCS(t *testing.T) {
