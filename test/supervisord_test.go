@@ -234,6 +234,23 @@ func TestSupervisordSideBySide(t *testing.T) {
 		}, 10*time.Second, 50*time.Millisecond, s.name)
 	}
 
+	// tail reads the log file through readProcessStdoutLog.
+	var tails []string
+	for _, s := range sides {
+		out, code := s.ctl("tail", "pair:catcher")
+		tails = append(tails, out+"exit "+strconv.Itoa(code))
+	}
+	require.Equal(t, tails[0], tails[1])
+	require.Equal(t, "hello\n\nexit 0", tails[1])
+
+	// svinit's own supervisorctl prints what Debian's prints.
+	deb, debCode := sides[1].ctl("status")
+	own := exec.Command(svinit, "supervisorctl", "-c", filepath.Join(sides[1].dir, "supervisord.conf"), "status")
+	ownOut, _ := own.CombinedOutput()
+	alive := regexp.MustCompile(`(?m)^(unexpected +)(STARTING|RUNNING|BACKOFF) .*$`)
+	require.Equal(t, alive.ReplaceAllString(deb, "${1}ALIVE"), alive.ReplaceAllString(supNormalise(string(ownOut), sides[1].dir), "${1}ALIVE"))
+	require.Equal(t, debCode, own.ProcessState.ExitCode())
+
 	// unexpected restarts forever: where in its cycle each side is when a
 	// command comes is chance, so it is stopped first, not compared.
 	for _, s := range sides {

@@ -661,7 +661,8 @@ func (s *Server) start(p *Process, wait bool) *Fault {
 		case st.Code == Backoff || st.Code == Fatal:
 			return rpcError(faultSpawnError, p.Namespec())
 		case st.Code == Starting:
-		case st.Start >= asked.Unix() || st.Stop > before.Stop:
+		case st.Start >= asked.Unix() && st.Stop >= st.Start:
+			// started since, and down again (svinit.json and status agree)
 			return rpcError(faultAbnormal, p.Namespec())
 		}
 		time.Sleep(50 * time.Millisecond)
