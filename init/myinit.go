@@ -29,10 +29,6 @@ func (in *initProc) runPrelude() bool {
 		in.timers.ready.Reset(in.cfg.ReadyWait) // the wait for the services begins now
 	}
 	if err == nil {
-		if in.sup == nil && len(in.cfg.Argv) == 0 {
-			in.stop() // nothing else to run (my_init --skip-runit without CMD)
-			return true
-		}
 		return false
 	}
 	if msg := err.Error(); msg != "" {

@@ -113,6 +113,7 @@ echo "cmd: $FROM_SCRIPT $GREETING"; exit 7`
 		require.Contains(t, r.stderr.String(), "*** Running "+m.path("etc/my_init.d/"+f)+"...\n")
 	}
 	require.Contains(t, r.stderr.String(), "*** Running "+m.path("etc/rc.local")+"...\n")
+	require.Contains(t, r.stderr.String(), "*** Booting runit daemon...\n*** Running sh -c ")
 
 	// The dump, as my_init writes it.
 	require.Equal(t, "hello world", m.read("etc/container_environment/GREETING"))
@@ -140,7 +141,7 @@ func TestMyInitFailingStartupFile(t *testing.T) {
 	m.script("etc/service/web/run", `touch $ROOT/web; exec sleep 1000`)
 	r := m.start(nil, "--", "touch", m.path("cmd"))
 	require.Equal(t, 1, r.wait(10*time.Second), "stderr: %s", r.stderr)
-	require.Contains(t, r.stderr.String(), "*** "+m.path("etc/my_init.d/10_fail")+" failed with status 3\n")
+	require.Contains(t, r.stderr.String(), "*** "+m.path("etc/my_init.d/10_fail")+" failed with status 3\n\n")
 	for _, f := range []string{"after", "rc", "web", "cmd"} {
 		require.NoFileExists(t, m.path(f))
 	}
@@ -172,14 +173,28 @@ func TestMyInitSkipRunit(t *testing.T) {
 	require.NoDirExists(t, m.path("etc/service/web/supervise"))
 }
 
-// TestMyInitSkipRunitNoCommand: --skip-runit without a CMD: the start-up
-// files, then exit 0.
+// TestMyInitSkipRunitNoCommand: --skip-runit without a CMD is refused as
+// my_init refuses it: exit code 1 before anything runs.
 func TestMyInitSkipRunitNoCommand(t *testing.T) {
 	m := newMyInitImage(t)
 	m.script("etc/my_init.d/10_x", `touch $ROOT/ran`)
 	r := m.start(nil, "--skip-runit")
+	require.Equal(t, 1, r.wait(10*time.Second), "stderr: %s", r.stderr)
+	require.Equal(t, "*** When --skip-runit is given, you must also pass a main command.\n", r.stderr.String())
+	require.NoFileExists(t, m.path("ran"))
+	require.NoFileExists(t, m.path("etc/container_environment.sh"))
+}
+
+// TestMyInitEnvInitDirectory: my_init's ENV_INIT_DIRECTORY replaces
+// /etc/my_init.d.
+func TestMyInitEnvInitDirectory(t *testing.T) {
+	m := newMyInitImage(t)
+	m.script("etc/my_init.d/10_x", `touch $ROOT/default`)
+	m.script("opt/init/10_y", `touch $ROOT/other`)
+	r := m.start([]string{"ENV_INIT_DIRECTORY=/opt/init"}, "--skip-runit", "true")
 	require.Equal(t, 0, r.wait(10*time.Second), "stderr: %s", r.stderr)
-	require.FileExists(t, m.path("ran"))
+	require.FileExists(t, m.path("other"))
+	require.NoFileExists(t, m.path("default"))
 }
 
 // TestMyInitRunitOnly: without a CMD, the runit services run until svinit

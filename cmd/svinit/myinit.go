@@ -22,6 +22,10 @@ func runMyInit(args []string) int {
 		fmt.Print(myinit.Help)
 		return 0
 	}
+	if errors.Is(err, myinit.ErrSkipRunitAlone) {
+		fmt.Fprintf(os.Stderr, "*** %v\n", err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%smy_init: error: %v\n", myinit.Usage, err)
 		return 2 // argparse's code
@@ -31,7 +35,7 @@ func runMyInit(args []string) int {
 		svlog.Fatal("%v", err)
 		return 100
 	}
-	layout := myinit.Layout{Root: os.Getenv(myinit.RootEnv)}
+	layout := myinit.Layout{Root: os.Getenv(myinit.RootEnv), InitDirectory: os.Getenv("ENV_INIT_DIRECTORY")}
 	os.Unsetenv(myinit.RootEnv)
 	svArgs := []string{}
 	graceFromEnv := os.Getenv("SVINIT_GRACE") != ""

@@ -25,7 +25,10 @@ var skipped = map[string]bool{"HOME": true, "USER": true, "GROUP": true, "UID": 
 
 // Layout is where my_init's files are: under Root ("" is /; set only by
 // tests, through SVINIT_MY_INIT_ROOT).
-type Layout struct{ Root string }
+type Layout struct {
+	Root          string
+	InitDirectory string // ENV_INIT_DIRECTORY ("": /etc/my_init.d)
+}
 
 func (l Layout) path(p string) string { return filepath.Join(l.Root, p) }
 
@@ -35,8 +38,13 @@ func (l Layout) EnvDir() string { return l.path("/etc/container_environment") }
 // ServiceDir is runit's /etc/service.
 func (l Layout) ServiceDir() string { return l.path("/etc/service") }
 
-// InitDir is /etc/my_init.d.
-func (l Layout) InitDir() string { return l.path("/etc/my_init.d") }
+// InitDir is /etc/my_init.d, or my_init's ENV_INIT_DIRECTORY.
+func (l Layout) InitDir() string {
+	if l.InitDirectory != "" {
+		return l.path(l.InitDirectory)
+	}
+	return l.path("/etc/my_init.d")
+}
 
 // RcLocal is /etc/rc.local.
 func (l Layout) RcLocal() string { return l.path("/etc/rc.local") }
@@ -174,8 +182,9 @@ func writeFile(path, content string) error {
 // nonWord is Python's \W for an ASCII name.
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9_]`)
 
-// ShellName is my_init's sanitize_shenvname: every non-word character removed.
-func ShellName(n string) string { return nonWord.ReplaceAllString(n, "") }
+// ShellName is my_init's sanitize_shenvname: every non-word character
+// becomes "_".
+func ShellName(n string) string { return nonWord.ReplaceAllString(n, "_") }
 
 // unsafe is my_init's (and Python's shlex) _find_unsafe.
 var unsafe = regexp.MustCompile(`[^\w@%+=:,./-]`)

@@ -27,6 +27,10 @@ type Options struct {
 	Argv              []string // the main command, after the options or --
 }
 
+// ErrSkipRunitAlone is my_init's refusal of --skip-runit without a main
+// command (exit code 1).
+var ErrSkipRunitAlone = errors.New("When --skip-runit is given, you must also pass a main command.")
+
 // Usage is my_init's usage line, as argparse prints it.
 const Usage = "usage: my_init [-h] [--enable-insecure-key] [--skip-startup-files]\n" +
 	"               [--skip-runit] [--no-kill-all-on-exit] [--quiet]\n" +
@@ -69,7 +73,7 @@ func Parse(args []string) (Options, error) {
 		switch {
 		case a == "--":
 			o.Argv = args[i+1:]
-			return o, nil
+			return o, o.check()
 		case a == "-h" || a == "--help":
 			return o, ErrHelp
 		case strings.HasPrefix(a, "--") && len(a) > 2:
@@ -91,18 +95,26 @@ func Parse(args []string) (Options, error) {
 				return o, fmt.Errorf("unrecognized arguments: %s", a)
 			}
 			*flags[hits[0]] = true
+			continue
 		case strings.HasPrefix(a, "-") && a != "-":
 			return o, fmt.Errorf("unrecognized arguments: %s", a)
 		default:
 			o.Argv = args[i:]
-			return o, nil
+			return o, o.check()
 		}
 	}
-	return o, nil
+	return o, o.check()
+}
+
+func (o Options) check() error {
+	if o.SkipRunit && len(o.Argv) == 0 {
+		return ErrSkipRunitAlone
+	}
+	return nil
 }
 
 // Timeouts are my_init's KILL_PROCESS_TIMEOUT and KILL_ALL_PROCESSES_TIMEOUT
-// in seconds (-1: not set).
+// in seconds (-1: not set; my_init's default is 5 each).
 type Timeouts struct{ Process, AllProcesses int }
 
 // ParseTimeouts reads the two variables (integers of seconds, as my_init's
@@ -198,7 +210,7 @@ func (b *Boot) Run(run func(argv []string) (int, error)) (int, error) {
 			return Aborted, errQuiet
 		}
 		if code != 0 {
-			b.errorf("%s failed with status %d", f, code)
+			b.errorf("%s failed with status %d\n", f, code) // my_init's extra newline
 			return Failed, fmt.Errorf("start-up file %s failed with exit code %d", f, code)
 		}
 		if env, err = b.Layout.Import(env, true, true); err == nil {
@@ -208,6 +220,12 @@ func (b *Boot) Run(run func(argv []string) (int, error)) (int, error) {
 			return Failed, err
 		}
 		setenv(env)
+	}
+	if !b.Opts.SkipRunit {
+		b.info("Booting runit daemon...")
+	}
+	if len(b.Opts.Argv) > 0 {
+		b.info("Running %s...", strings.Join(b.Opts.Argv, " "))
 	}
 	return 0, nil
 }

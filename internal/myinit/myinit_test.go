@@ -17,9 +17,13 @@ func TestParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"bash", "-c", "x"}, o.Argv)
 
-	o, err = Parse([]string{"--skip-r"}) // argparse's unique prefix
+	o, err = Parse([]string{"--skip-r", "true"}) // argparse's unique prefix
 	require.NoError(t, err)
 	require.True(t, o.SkipRunit)
+	_, err = Parse([]string{"--skip-runit"})
+	require.ErrorIs(t, err, ErrSkipRunitAlone)
+	_, err = Parse([]string{"--skip-runit", "--"})
+	require.ErrorIs(t, err, ErrSkipRunitAlone)
 
 	_, err = Parse([]string{"--skip"})
 	require.ErrorContains(t, err, "ambiguous option: --skip could match --skip-runit, --skip-startup-files")
@@ -64,7 +68,7 @@ func TestShellQuote(t *testing.T) {
 	} {
 		require.Equal(t, want, ShellQuote(in), in)
 	}
-	require.Equal(t, "MYVAR", ShellName("MY-VAR."))
+	require.Equal(t, "MY_VAR_", ShellName("MY-VAR."))
 }
 
 func TestJSON(t *testing.T) {
