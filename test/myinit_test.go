@@ -298,3 +298,20 @@ func TestMyInitAbortedStartup(t *testing.T) {
 	require.NoFileExists(t, m.path("web"))
 	require.NoFileExists(t, m.path("cmd"))
 }
+
+// TestMyInitAbortedStartupDeadline: a start-up file that ignores TERM is
+// KILLed at the deadline (here KILL_PROCESS_TIMEOUT), and the boot ends
+// with code 2.
+func TestMyInitAbortedStartupDeadline(t *testing.T) {
+	m := newMyInitImage(t)
+	m.script("etc/my_init.d/10_stubborn", `trap '' TERM; touch $ROOT/slow; while :; do sleep 0.05; done`)
+	r := m.start([]string{"KILL_PROCESS_TIMEOUT=1"}, "--", "touch", m.path("cmd"))
+	m.waitFile("slow")
+	t0 := time.Now()
+	r.signal(syscall.SIGTERM)
+	require.Equal(t, 2, r.wait(10*time.Second), "stderr: %s", r.stderr)
+	require.GreaterOrEqual(t, time.Since(t0), time.Second)
+	require.Contains(t, r.stderr.String(), "shutdown deadline of 1s is over")
+	require.Contains(t, r.stderr.String(), "*** Init system aborted.\n")
+	require.NoFileExists(t, m.path("cmd"))
+}
