@@ -201,7 +201,7 @@ func TestMyInitEnvInitDirectory(t *testing.T) {
 // is stopped; exit code 0.
 func TestMyInitRunitOnly(t *testing.T) {
 	m := newMyInitImage(t)
-	m.script("etc/service/web/run", `echo up > $ROOT/web; exec sleep 1000`)
+	m.script("etc/service/web/run", `echo up > $ROOT/web.tmp && mv $ROOT/web.tmp $ROOT/web; exec sleep 1000`)
 	r := m.start(nil)
 	require.Equal(t, "up\n", m.waitFile("web"))
 	require.EventuallyWithT(t, func(c *assert.CollectT) { // Debian's sv, as against runsv
