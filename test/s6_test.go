@@ -183,6 +183,14 @@ func TestS6ClientsMatchS6Supervise(t *testing.T) {
 		tool(n, "s6-svok")
 	}
 	step("plain", "up")
+	// notify writes its newline 0.3 s after its start: wait for it on both
+	// sides, or the step races with it.
+	for _, s := range []s6Side{real, ours} {
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			out, _ := s6Run("s6-svstat", "-o", "ready", s.dir("notify"))
+			assert.Equal(c, "true\n", out, "%s: notify ready", s.name)
+		}, 10*time.Second, 20*time.Millisecond)
+	}
 	step("notify", "up and ready")
 	step("lazy", "down, normally down")
 
