@@ -29,27 +29,29 @@ const (
 
 // initProc is PID 1's state. One goroutine, the loop, owns all of it.
 type initProc struct {
-	cfg       Config
-	sigs      chan os.Signal
-	reaper    *reaper.Reaper
-	sup       *supervisor.Supervisor // nil without a service tree
-	phase     phase
-	main      *reaper.Proc // the main command while it runs
-	pending   bool         // the main command waits for the services to be ready
-	code      int          // the exit code
-	codeFixed bool         // an essential service or a timeout chose the code
-	stopSig   unix.Signal  // the signal that began the shutdown
-	mainTold  bool         // the stop signal was passed to the main command
-	supTold   bool         // the supervisor was told to shut down
-	mainGone  bool         // the supervisor was told the main command is gone
-	treeTold  bool         // the rest of svinit's tree got its TERM
-	stopAt    time.Time    // when the shutdown began
-	queries   chan func()  // the HTTP server's questions, answered by the loop
-	waiter    *sigWaiter   // the main thread, passing signals on (sigwait.go)
-	quiet     *quiet       // the collector paced only while something happens
-	timers    timers
-	term      termination // why a failure exit fails, for --termination-log (termination.go)
-	s6        *s6State    // svinit as s6-overlay's /init (s6overlay.go); nil otherwise
+	cfg           Config
+	sigs          chan os.Signal
+	reaper        *reaper.Reaper
+	sup           *supervisor.Supervisor // nil without a service tree
+	phase         phase
+	main          *reaper.Proc // the main command while it runs
+	pending       bool         // the main command waits for the services to be ready
+	code          int          // the exit code
+	codeFixed     bool         // an essential service or a timeout chose the code
+	stopSig       unix.Signal  // the signal that began the shutdown
+	mainTold      bool         // the stop signal was passed to the main command
+	supTold       bool         // the supervisor was told to shut down
+	mainGone      bool         // the trace said the services stop (step 2)
+	mainForwarded bool         // the main command got the stop signal
+	mainGoneTold  bool         // the supervisor was told the main command is gone
+	treeTold      bool         // the rest of svinit's tree got its TERM
+	stopAt        time.Time    // when the shutdown began
+	queries       chan func()  // the HTTP server's questions, answered by the loop
+	waiter        *sigWaiter   // the main thread, passing signals on (sigwait.go)
+	quiet         *quiet       // the collector paced only while something happens
+	timers        timers
+	term          termination // why a failure exit fails, for --termination-log (termination.go)
+	s6            *s6State    // svinit as s6-overlay's /init (s6overlay.go); nil otherwise
 }
 
 // timers are the loop's own deadlines (nil channels while unset).
@@ -310,22 +312,28 @@ func (in *initProc) progress() {
 	if in.phase != stopping {
 		return
 	}
+	if in.main != nil && !in.mainTold {
+		in.mainTold = true
+		svlog.Trace("shutdown 1/3: nothing starts any more; %s to the main command (pid %d)", unix.SignalName(in.stopSig), in.main.Pid)
+	}
+	if in.main == nil && !in.mainGone {
+		in.mainGone = true
+		svlog.Trace("shutdown 2/3: the services stop, in reverse dependency order")
+	}
 	if in.sup != nil && !in.supTold {
 		in.supTold = true
 		in.sup.Shutdown(in.main != nil)
 		in.takeNotices()
 	}
 	if in.main != nil {
-		if !in.mainTold {
-			in.mainTold = true
-			svlog.Trace("shutdown 1/3: nothing starts any more; %s to the main command (pid %d)", unix.SignalName(in.stopSig), in.main.Pid)
+		if !in.mainForwarded {
+			in.mainForwarded = true
 			in.forward(in.stopSig)
 		}
 		return
 	}
-	if in.sup != nil && !in.mainGone {
-		in.mainGone = true
-		svlog.Trace("shutdown 2/3: the services stop, in reverse dependency order")
+	if in.sup != nil && !in.mainGoneTold {
+		in.mainGoneTold = true
 		in.sup.MainExited()
 		in.takeNotices()
 	}
