@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/svinit/svinit/internal/getopt"
+
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
 )
@@ -78,12 +80,12 @@ type DumbInitConfig struct {
 func ParseDumbInit(args []string, getenv func(string) string, stderr io.Writer) (cfg DumbInitConfig, code int, err error) {
 	name := args[0]
 	cfg = DumbInitConfig{Setsid: true, Rewrite: map[unix.Signal]unix.Signal{}}
-	g := gnuGetopt{prog: name, short: "hvVcr:", stopAtOperand: true,
-		long:    map[string]rune{"help": 'h', "single-child": 'c', "rewrite": 'r', "verbose": 'v', "version": 'V'},
-		longArg: map[string]bool{"rewrite": true}}
-	opts, argv := g.parse(args[1:])
+	g := getopt.Parser{Prog: name, Short: "hvVcr:", StopAtOperand: true,
+		Long:    map[string]rune{"help": 'h', "single-child": 'c', "rewrite": 'r', "verbose": 'v', "version": 'V'},
+		LongArg: map[string]bool{"rewrite": true}}
+	opts, argv := g.Parse(args[1:])
 	for _, o := range opts {
-		switch o.letter {
+		switch o.Letter {
 		case 'h':
 			fmt.Fprint(stderr, DumbInitHelp(name))
 			return cfg, 0, ErrDone
@@ -95,14 +97,14 @@ func ParseDumbInit(args []string, getenv func(string) string, stderr io.Writer) 
 		case 'c':
 			cfg.Setsid = false
 		case 'r':
-			s, r, ok := parseRewrite(o.val)
+			s, r, ok := parseRewrite(o.Val)
 			if !ok {
 				fmt.Fprint(stderr, dumbInitRewriteHelp)
 				return cfg, 1, ErrDone
 			}
 			cfg.Rewrite[s] = r
 		case '?':
-			fmt.Fprint(stderr, o.val)
+			fmt.Fprint(stderr, o.Val)
 			return cfg, 1, ErrDone
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/svinit/svinit/internal/getopt"
+
 	"github.com/svinit/svinit/reaper"
 	"golang.org/x/sys/unix"
 )
@@ -117,19 +119,19 @@ func ParseTini(args []string, lookup func(string) (string, bool), stdout, stderr
 	}
 	cfg = TiniConfig{ZeroCodes: map[int]bool{}, Verbosity: 1}
 	_, posix := lookup("POSIXLY_CORRECT")
-	g := gnuGetopt{prog: name, short: "p:hvwgle:s", stopAtOperand: posix}
-	opts, argv := g.parse(args[1:])
+	g := getopt.Parser{Prog: name, Short: "p:hvwgle:s", StopAtOperand: posix}
+	opts, argv := g.Parse(args[1:])
 	for _, o := range opts {
-		switch o.letter {
+		switch o.Letter {
 		case 'h':
 			fmt.Fprint(stdout, TiniUsage(base))
 			return cfg, 0, ErrDone
 		case 's':
 			cfg.Subreaper = true
 		case 'p':
-			sig, ok := tiniSignals[o.val]
+			sig, ok := tiniSignals[o.Val]
 			if !ok {
-				fmt.Fprintf(stderr, "[FATAL tini (%d)] Not a valid option for -p: %s\n", os.Getpid(), o.val)
+				fmt.Fprintf(stderr, "[FATAL tini (%d)] Not a valid option for -p: %s\n", os.Getpid(), o.Val)
 				return cfg, 1, ErrDone
 			}
 			cfg.PDeathSig = sig
@@ -140,9 +142,9 @@ func ParseTini(args []string, lookup func(string) (string, bool), stdout, stderr
 		case 'g':
 			cfg.Group = true
 		case 'e':
-			n, err := strconv.ParseInt(o.val, 10, 64)
+			n, err := strconv.ParseInt(o.Val, 10, 64)
 			if err != nil || n < 0 || n > 255 {
-				fmt.Fprintf(stderr, "[FATAL tini (%d)] Not a valid option for -e: %s\n", os.Getpid(), o.val)
+				fmt.Fprintf(stderr, "[FATAL tini (%d)] Not a valid option for -e: %s\n", os.Getpid(), o.Val)
 				return cfg, 1, ErrDone
 			}
 			cfg.ZeroCodes[int(n)] = true
@@ -150,7 +152,7 @@ func ParseTini(args []string, lookup func(string) (string, bool), stdout, stderr
 			fmt.Fprint(stdout, TiniLicense)
 			return cfg, 0, ErrDone
 		case '?':
-			fmt.Fprint(stderr, o.val)
+			fmt.Fprint(stderr, o.Val)
 			fmt.Fprint(stderr, TiniUsage(base))
 			return cfg, 1, ErrDone
 		}

@@ -1,41 +1,25 @@
 package main
 
-import "strings"
+import getoptpkg "github.com/svinit/svinit/internal/getopt"
 
-// getopt parses single-letter options the classic way: clusters (-dx),
-// values attached or in the next argument (-w5, -w 5), "--" or the first
-// non-option ends them. It returns the options in order, the operands, and
-// the first unknown option letter (0 if none).
+// getopt parses single-letter options the classic way (daemontools' and
+// runit's tools): clusters (-dx), values attached or in the next argument
+// (-w5, -w 5), "--" or the first non-option ends them. It returns the
+// options in order, the operands, and the first unknown option letter (0
+// if none). internal/getopt is the one parser; this keeps the applets'
+// shape.
 func getopt(args []string, letters string) (opts []opt, rest []string, bad byte) {
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			k := strings.IndexByte(letters, c)
-			if k < 0 || c == ':' {
-				return opts, nil, c
+	parsed, rest := getoptpkg.Parser{Short: letters, StopAtOperand: true, MissingOK: true}.Parse(args)
+	for _, o := range parsed {
+		if o.Letter == '?' {
+			if o.Bad == 0 {
+				return opts, nil, '-' // "--name": no long options here, as sgetopt
 			}
-			if k+1 < len(letters) && letters[k+1] == ':' {
-				val := a[j+1:]
-				if val == "" && i+1 < len(args) {
-					i++
-					val = args[i]
-				}
-				opts = append(opts, opt{c, val})
-				break
-			}
-			opts = append(opts, opt{c, ""})
+			return opts, nil, byte(o.Bad)
 		}
+		opts = append(opts, opt{byte(o.Letter), o.Val})
 	}
-	return opts, args[i:], 0
+	return opts, rest, 0
 }
 
 type opt struct {
