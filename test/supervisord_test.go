@@ -77,6 +77,12 @@ command = /bin/sleep 10%(process_num)d
 process_name = %(program_name)s_%(process_num)02d
 numprocs = 2
 
+[program:chatty]
+command = /bin/sh -c 'for b in 1 2 3 4; do i=0; while [ $i -lt 20 ]; do echo "burst $b line $i .................................................."; i=$((i+1)); done; sleep 0.5; done; exec sleep 1003'
+stdout_logfile = %(here)s/chatty.log
+stdout_logfile_maxbytes = 1KB
+stdout_logfile_backups = 2
+
 [group:pair]
 programs = catcher, manual
 `
@@ -232,6 +238,20 @@ func TestSupervisordSideBySide(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(s.dir, "catcher.log"))
 			assert.Equal(c, "hello\n", string(b))
 		}, 10*time.Second, 50*time.Millisecond, s.name)
+	}
+
+	// supervisord's rotation, by its names: chatty.log, .1, .2, no .3.
+	for _, s := range sides {
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			for _, f := range []string{"chatty.log", "chatty.log.1", "chatty.log.2"} {
+				st, err := os.Stat(filepath.Join(s.dir, f))
+				if assert.NoError(c, err, f) && f != "chatty.log" {
+					assert.GreaterOrEqual(c, st.Size(), int64(1024), f)
+				}
+			}
+		}, 10*time.Second, 50*time.Millisecond, s.name)
+		_, err := os.Stat(filepath.Join(s.dir, "chatty.log.3"))
+		require.True(t, os.IsNotExist(err), s.name)
 	}
 
 	// tail reads the log file through readProcessStdoutLog.
