@@ -1,7 +1,6 @@
 package pid1
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/svinit/svinit/internal/httpmini"
 
 	"github.com/svinit/svinit/supervisor"
 )
@@ -107,45 +108,15 @@ func (in *initProc) answer(c net.Conn, headTimeout time.Duration) {
 	}
 }
 
-// readHead reads a request's head, up to the empty line that ends it, and
-// returns the request's target and 200; or 400 (malformed), 431 (over
-// maxHead bytes), or 0 if the connection ended or timed out first. A
-// request line without a version (HTTP/0.9) has no headers. A client that
-// stops sending after a whole request line is answered too.
+// readHead reads a request's head (internal/httpmini: bounded by maxHead,
+// a body left unread) and returns its target and 200; or 400 (malformed),
+// 431 (over maxHead bytes), or 0 if the connection ended or timed out first.
 func readHead(c net.Conn) (string, int) {
-	lr := &io.LimitedReader{R: c, N: maxHead}
-	r := bufio.NewReaderSize(lr, 1024)
-	var target string
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			switch {
-			case lr.N == 0:
-				return "", 431
-			case target != "" && errors.Is(err, io.EOF):
-				return target, 200
-			}
-			return "", 0
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case target == "" && line == "": // empty lines before the request line are allowed
-		case target == "":
-			f := strings.Fields(line)
-			if len(f) < 2 || len(f) > 3 || (len(f) == 3 && !strings.HasPrefix(f[2], "HTTP/")) {
-				return "", 400
-			}
-			target = f[1]
-			if len(f) == 2 {
-				return target, 200
-			}
-		case line == "":
-			return target, 200
-		case line[0] == ' ' || line[0] == '\t': // a folded header goes on
-		case strings.IndexByte(line, ':') <= 0:
-			return "", 400
-		}
+	req, code := httpmini.NewReader(c).Read(maxHead, -1)
+	if code != 200 {
+		return "", code
 	}
+	return req.Target, 200
 }
 
 // lingerClose closes c after the answer: it sends the end of the stream,

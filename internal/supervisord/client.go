@@ -1,15 +1,18 @@
 package supervisord
 
 import (
-	"context"
+	"bufio"
+	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"time"
+
+	"github.com/svinit/svinit/internal/httpmini"
 )
 
 // Client calls supervisord's XML-RPC methods over a unix socket (svinit's
@@ -17,7 +20,6 @@ import (
 type Client struct {
 	Socket             string
 	Username, Password string
-	http               *http.Client
 }
 
 type xmlResponse struct {
@@ -31,13 +33,6 @@ var ErrAuth = errors.New("Server requires authentication")
 
 // Call runs method with params; a fault is a *Fault.
 func (c *Client) Call(method string, params ...any) (any, error) {
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", c.Socket)
-			}}}
-	}
 	var b strings.Builder
 	b.WriteString("<?xml version='1.0'?>\n<methodCall>\n<methodName>")
 	escape(&b, method)
@@ -48,27 +43,32 @@ func (c *Client) Call(method string, params ...any) (any, error) {
 		b.WriteString("</param>\n")
 	}
 	b.WriteString("</params>\n</methodCall>\n")
-	req, err := http.NewRequest(http.MethodPost, "http://localhost/RPC2", strings.NewReader(b.String()))
+	conn, err := net.DialTimeout("unix", c.Socket, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "text/xml")
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
+	auth := ""
 	if c.Username != "" {
-		req.SetBasicAuth(c.Username, c.Password)
+		auth = "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)) + "\r\n"
 	}
-	resp, err := c.http.Do(req)
+	head := fmt.Sprintf("POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n", b.Len(), auth)
+	if _, err := io.WriteString(conn, head+b.String()); err != nil {
+		return nil, err
+	}
+	resp, err := httpmini.ReadResponse(bufio.NewReader(conn), 64<<20)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized {
+	if resp.Code == 401 {
 		return nil, ErrAuth
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s", resp.Status)
+	if resp.Code != 200 {
+		return nil, fmt.Errorf("%d %s", resp.Code, httpmini.Reason(resp.Code))
 	}
 	var r xmlResponse
-	if err := xml.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
+	if err := xml.NewDecoder(bytes.NewReader(resp.Body)).Decode(&r); err != nil {
 		return nil, fmt.Errorf("not an XML-RPC response: %v", err)
 	}
 	if r.Fault != nil {

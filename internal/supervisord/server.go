@@ -1,14 +1,15 @@
 package supervisord
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/svinit/svinit/internal/httpmini"
 
 	"github.com/svinit/svinit/internal/errstr"
 	"github.com/svinit/svinit/supervisor/svdir"
@@ -134,30 +137,66 @@ func chownIDs(v string) (int, int, error) {
 }
 
 // Serve serves HTTP on l: XML-RPC on POST (supervisorctl posts to /RPC2),
-// /logtail/NAME[/stderr] for tail -f.
+// /logtail/NAME[/stderr] for tail -f. HTTP is internal/httpmini's: a
+// request head of 8 KiB at most, a body of 1 MiB, keep-alive as the client
+// asks.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	return srv.Serve(l)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		go s.serveConn(c)
+	}
 }
 
-// ServeHTTP checks the credentials, then answers.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.init()
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="default"`)
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
-		return
+// serveConn answers the requests of one connection.
+func (s *Server) serveConn(c net.Conn) {
+	defer c.Close()
+	rd := httpmini.NewReader(c)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		req, code := rd.Read(8<<10, 1<<20)
+		if code == 0 {
+			return
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		proto := "HTTP/1.1"
+		if req != nil && req.Proto == "HTTP/1.0" {
+			proto = "HTTP/1.0"
+		}
+		if code != 200 {
+			_ = httpmini.WriteResponse(c, proto, code, "text/plain", []byte(httpmini.Reason(code)+"\n"), false)
+			return
+		}
+		if !s.answer(c, proto, req) || !req.KeepAlive() {
+			return
+		}
 	}
-	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/logtail/") {
-		s.logtail(w, r)
-		return
+}
+
+// answer answers one request; false when the connection is done.
+func (s *Server) answer(c net.Conn, proto string, req *httpmini.Request) bool {
+	keep := req.KeepAlive()
+	if !s.authorized(req) {
+		_ = httpmini.WriteResponse(c, proto, 401, "text/plain", []byte("Unauthorized\n"), keep, `WWW-Authenticate: Basic realm="default"`)
+		return keep
 	}
-	if r.Method != http.MethodPost {
-		http.Error(w, "svinit serves supervisorctl's XML-RPC here; there is no web UI", http.StatusNotFound)
-		return
+	path, _, _ := strings.Cut(req.Target, "?")
+	if req.Method == "GET" && strings.HasPrefix(path, "/logtail/") {
+		s.logtail(c, proto, path)
+		return false
 	}
-	method, params, err := decodeCall(io.LimitReader(r.Body, 1<<20))
+	if req.Method != "POST" {
+		_ = httpmini.WriteResponse(c, proto, 404, "text/plain", []byte("svinit serves supervisorctl's XML-RPC here; there is no web UI\n"), keep)
+		return keep
+	}
+	method, params, err := decodeCall(bytes.NewReader(req.Body))
 	var body string
 	if err != nil {
 		body = encodeFault(&Fault{Code: faultIncorrectParameters, String: "INCORRECT_PARAMETERS: " + err.Error()})
@@ -166,19 +205,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		body = encodeResponse(v)
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	_, _ = io.WriteString(w, body)
+	return httpmini.WriteResponse(c, proto, 200, "text/xml", []byte(body), keep) == nil
 }
 
 // authorized is supervisord's check: without a username anyone who can
 // open the socket; else HTTP basic auth, the password plain or {SHA}hex.
-func (s *Server) authorized(r *http.Request) bool {
+func (s *Server) authorized(r *httpmini.Request) bool {
 	sock := s.Config.Socket
 	if sock == nil || sock.Username == "" {
 		return true
 	}
-	u, p, ok := r.BasicAuth()
+	scheme, cred, _ := strings.Cut(r.Header["authorization"], " ")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if !strings.EqualFold(scheme, "Basic") || err != nil {
+		return false
+	}
+	u, p, ok := strings.Cut(string(raw), ":")
 	if !ok || u != sock.Username {
 		return false
 	}
@@ -190,43 +232,48 @@ func (s *Server) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(p), []byte(want)) == 1
 }
 
-func (s *Server) logtail(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, "/logtail/")
+// logtail streams a program's log file (supervisorctl tail -f): its last
+// KiB, then what is written to it, until the client goes away.
+func (s *Server) logtail(c net.Conn, proto, path string) {
+	rest := strings.TrimPrefix(path, "/logtail/")
 	name, channel, _ := strings.Cut(rest, "/")
 	p := s.procs[name]
 	if p == nil {
-		http.NotFound(w, r)
+		_ = httpmini.WriteResponse(c, proto, 404, "text/plain", []byte("Not Found\n"), false)
 		return
 	}
-	path := p.Stdout.Path
+	file := p.Stdout.Path
 	if channel == "stderr" {
-		path = p.Stderr.Path
+		file = p.Stderr.Path
 	}
-	f, err := os.Open(path)
-	if err != nil || !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "/dev/") {
-		http.Error(w, "No file for "+name, http.StatusGone)
+	f, err := os.Open(file)
+	if err != nil || !strings.HasPrefix(file, "/") || strings.HasPrefix(file, "/dev/") {
+		_ = httpmini.WriteResponse(c, proto, 410, "text/plain", []byte("No file for "+name+"\n"), false)
 		return
 	}
 	defer f.Close()
-	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+	if _, err := io.WriteString(c, proto+" 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\nConnection: close\r\n\r\n"); err != nil {
+		return
+	}
 	if st, err := f.Stat(); err == nil && st.Size() > 1024 {
 		_, _ = f.Seek(-1024, io.SeekEnd)
 	}
-	flusher, _ := w.(http.Flusher)
+	gone := make(chan struct{})
+	go func() { // the client closing its end ends the stream
+		_, _ = io.Copy(io.Discard, c)
+		close(gone)
+	}()
 	buf := make([]byte, 32<<10)
 	for {
 		n, _ := f.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			if _, err := c.Write(buf[:n]); err != nil {
 				return
-			}
-			if flusher != nil {
-				flusher.Flush()
 			}
 			continue
 		}
 		select {
-		case <-r.Context().Done():
+		case <-gone:
 			return
 		case <-time.After(200 * time.Millisecond):
 		}
