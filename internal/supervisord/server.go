@@ -369,59 +369,15 @@ func (s *Server) Call(method string, params []any) (v any, f *Fault) {
 		}
 		return out, nil
 	case "supervisor.startProcess":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		if g, p, _ := strings.Cut(name, ":"); p == "*" || (!strings.Contains(name, ":") && s.isHeteroGroup(name)) {
-			return s.startAll(s.groupProcs(g), wait(1))
-		}
-		ps, f := s.lookup(name)
-		if f != nil {
-			return nil, f
-		}
-		if f := s.start(ps[0], wait(1)); f != nil {
-			return nil, f
-		}
-		return true, nil
+		return s.onProcess(str, wait(1), s.start, s.startAll)
 	case "supervisor.startProcessGroup":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		ps := s.groupProcs(name)
-		if ps == nil {
-			return nil, rpcError(faultBadName, name)
-		}
-		return s.startAll(ps, wait(1))
+		return s.onGroup(str, wait(1), s.startAll)
 	case "supervisor.startAllProcesses":
 		return s.startAll(s.Config.Processes, wait(0))
 	case "supervisor.stopProcess":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		if g, p, _ := strings.Cut(name, ":"); p == "*" || (!strings.Contains(name, ":") && s.isHeteroGroup(name)) {
-			return s.stopAll(s.groupProcs(g), wait(1))
-		}
-		ps, f := s.lookup(name)
-		if f != nil {
-			return nil, f
-		}
-		if f := s.stop(ps[0], wait(1)); f != nil {
-			return nil, f
-		}
-		return true, nil
+		return s.onProcess(str, wait(1), s.stop, s.stopAll)
 	case "supervisor.stopProcessGroup":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		ps := s.groupProcs(name)
-		if ps == nil {
-			return nil, rpcError(faultBadName, name)
-		}
-		return s.stopAll(ps, wait(1))
+		return s.onGroup(str, wait(1), s.stopAll)
 	case "supervisor.stopAllProcesses":
 		return s.stopAll(s.Config.Processes, wait(0))
 	case "supervisor.signalProcess":
@@ -533,6 +489,40 @@ func (s *Server) isHeteroGroup(name string) bool {
 		return false
 	}
 	return s.groupProcs(name) != nil
+}
+
+// onProcess is start/stopProcess: NAME, GROUP:NAME, GROUP:* or a group's
+// name (a heterogeneous group) — one process, or all of the group's.
+func (s *Server) onProcess(str func(int) (string, *Fault), wait bool, one func(*Process, bool) *Fault,
+	all func([]*Process, bool) ([]any, *Fault)) (any, *Fault) {
+	name, f := str(0)
+	if f != nil {
+		return nil, f
+	}
+	if g, p, _ := strings.Cut(name, ":"); p == "*" || (!strings.Contains(name, ":") && s.isHeteroGroup(name)) {
+		return all(s.groupProcs(g), wait)
+	}
+	ps, f := s.lookup(name)
+	if f != nil {
+		return nil, f
+	}
+	if f := one(ps[0], wait); f != nil {
+		return nil, f
+	}
+	return true, nil
+}
+
+// onGroup is start/stopProcessGroup.
+func (s *Server) onGroup(str func(int) (string, *Fault), wait bool, all func([]*Process, bool) ([]any, *Fault)) (any, *Fault) {
+	name, f := str(0)
+	if f != nil {
+		return nil, f
+	}
+	ps := s.groupProcs(name)
+	if ps == nil {
+		return nil, rpcError(faultBadName, name)
+	}
+	return all(ps, wait)
 }
 
 func (s *Server) groupProcs(group string) []*Process {
