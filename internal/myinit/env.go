@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -179,15 +178,34 @@ func writeFile(path, content string) error {
 	return nil
 }
 
-// nonWord is Python's \W for an ASCII name.
-var nonWord = regexp.MustCompile(`[^A-Za-z0-9_]`)
+// word is Python's \w for ASCII: a letter, a digit or "_".
+func word(r rune) bool {
+	return r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')
+}
 
 // ShellName is my_init's sanitize_shenvname: every non-word character
 // becomes "_".
-func ShellName(n string) string { return nonWord.ReplaceAllString(n, "_") }
+func ShellName(n string) string {
+	var b strings.Builder
+	for _, r := range n {
+		if !word(r) {
+			r = '_'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
-// unsafe is my_init's (and Python's shlex) _find_unsafe.
-var unsafe = regexp.MustCompile(`[^\w@%+=:,./-]`)
+// unsafeFound is my_init's (and Python's shlex) _find_unsafe: a character
+// other than \w and @%+=:,./-.
+func unsafeFound(s string) bool {
+	for _, r := range s {
+		if !word(r) && !strings.ContainsRune("@%+=:,./-", r) {
+			return true
+		}
+	}
+	return false
+}
 
 // ShellQuote is my_init's shquote: ” for "", the value as it is when it
 // has only safe characters, else in single quotes, each ' as '"'"'.
@@ -195,7 +213,7 @@ func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if !unsafe.MatchString(s) && utf8.ValidString(s) && isASCII(s) {
+	if !unsafeFound(s) && utf8.ValidString(s) && isASCII(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"

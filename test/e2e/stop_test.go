@@ -79,7 +79,11 @@ func TestImageSizes(t *testing.T) {
 		return n
 	}
 	svinit, app, base := size(svinitImage), size(appImage), size(baseImage)
-	require.Less(t, svinit, int64(4<<20), "the svinit image")
+	// 4 MiB until the drop-ins (supervisord's XML-RPC with encoding/xml and
+	// crypto/sha1 for {SHA} passwords, the cron parser, s6-overlay, my_init,
+	// tini, dumb-init) came in: 4.6 MB then. The bound keeps it from
+	// growing further unnoticed (net/http alone had taken it to 8.3 MB).
+	require.Less(t, svinit, int64(5<<20), "the svinit image")
 	t.Logf("image sizes: svinit %.2f MB, example app %.1f MB (its Debian base %.1f MB); built in %v",
 		float64(svinit)/1e6, float64(app)/1e6, float64(base)/1e6, buildTimes)
 }
