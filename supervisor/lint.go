@@ -47,13 +47,19 @@ func lintService(dir string) []string {
 	if err := checkRunnable(filepath.Join(dir, "run")); err != nil {
 		problems = append(problems, err.Error())
 	}
-	for _, opt := range []string{"finish", "check"} {
+	for _, opt := range []string{"finish", "check", "health", "undo"} {
 		path := filepath.Join(dir, opt)
 		if _, err := os.Lstat(path); err == nil {
 			if err := checkRunnable(path); err != nil {
 				problems = append(problems, err.Error())
 			}
 		}
+	}
+	// every optional file svinit reads before a start (depends, schedule,
+	// health-*, restart, env/ ...): what it would warn about then
+	_, errs := readConfig(dir)
+	for _, err := range errs {
+		problems = append(problems, err.Error())
 	}
 	if fi, err := os.Lstat(filepath.Join(dir, "supervise")); err == nil && !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
 		problems = append(problems, fmt.Sprintf("%s/supervise: not a directory or a symlink", dir))
