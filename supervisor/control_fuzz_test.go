@@ -7,8 +7,9 @@ import "testing"
 // without a panic and into no impossible state: a start is only asked for
 // into phase up, a backoff timer only in phase backoff, and a service that
 // is up is never started again; u always means want up, d and o want down
-// — until the container stops: from then on nothing starts, nothing is
-// wanted up, and the down-signal goes out at most once per process.
+// — until the container stops (or its deadline is over): from then on
+// nothing starts, nothing is wanted up, and the down-signal goes out at
+// most once per process.
 func FuzzControl(f *testing.F) {
 	f.Add([]byte("udoupctkhaiq12x"), []byte{0, 1, 2, 3})
 	f.Add([]byte("dddduuuu"), []byte{4, 4, 4})
@@ -38,14 +39,17 @@ func FuzzControl(f *testing.F) {
 				if before.stopping && (s.wantUp || !s.stopping) {
 					t.Fatalf("%v left %s from %s: wanted up while stopping", ev, render(s), render(before))
 				}
-				if ev.kind == evUp && !s.exiting && !s.stopping && !s.wantUp {
+				if before.noFinish && s.wantUp {
+					t.Fatalf("%v left %s from %s: wanted up past the deadline", ev, render(s), render(before))
+				}
+				if ev.kind == evUp && !s.exiting && !s.stopping && !s.noFinish && !s.wantUp {
 					t.Fatalf("u left %s from %s: not wanted up", render(s), render(before))
 				}
 				if (ev.kind == evDown || ev.kind == evOnce) && s.wantUp {
 					t.Fatalf("%v left %s wanted up", ev, render(s))
 				}
 				for _, a := range acts {
-					if a.kind == actStartRun && s.stopping {
+					if a.kind == actStartRun && (s.stopping || before.noFinish) {
 						t.Fatalf("start while stopping: %s on %v", render(before), ev)
 					}
 					if a.kind == actDownSignal && before.downSent && (before.stopping || ev.kind == evShutdown) {

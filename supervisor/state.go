@@ -207,7 +207,7 @@ func next(s state, ev event) (state, []action) {
 	if s.policy.kind == scheduled && ev.kind == evUp {
 		ev.kind = evOnce // a job runs once when asked: svc -u runs it now
 	}
-	if s.stopping {
+	if s.stopping || s.noFinish { // past the deadline nothing starts either
 		if s2, acts, ok := nextStopping(s, ev); ok {
 			return s2, acts
 		}
@@ -248,8 +248,8 @@ func nextStopping(s state, ev event) (state, []action, bool) {
 			return s2, acts, true
 		}
 		return s, nil, true
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 		return s, nil, true
 	}
 	return s, nil, false
@@ -310,8 +310,8 @@ func nextDown(s state, ev event) (state, []action) {
 		return s, []action{{kind: actRelease}}
 	case evShutdown:
 		return shutdown(s, ev.held)
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 	case evTick:
 		if s.policy.kind == scheduled {
 			s.wantUp = false
@@ -366,8 +366,8 @@ func nextUp(s state, ev event) (state, []action) {
 		s.phase = phaseWait
 	case evShutdown:
 		return shutdown(s, ev.held)
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 	case evProbe:
 		return probed(s, ev)
 	case evTick:
@@ -531,8 +531,8 @@ func nextFinish(s state, ev event) (state, []action) {
 		return afterFinish(s)
 	case evShutdown:
 		return shutdown(s, ev.held)
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 	case evTick:
 		return s, []action{{kind: actSkip}}
 	}
@@ -546,7 +546,7 @@ func nextFinish(s state, ev event) (state, []action) {
 func afterFinish(s state) (state, []action) {
 	s.gotTerm, s.downSent = false, false
 	switch {
-	case s.exiting || s.stopping:
+	case s.exiting || s.stopping || s.noFinish:
 		s.phase = phaseDown
 		return s, []action{{kind: actRelease}}
 	case s.wantUp && s.quick:
@@ -586,8 +586,8 @@ func nextBackoff(s state, ev event) (state, []action) {
 		s.paused = false
 	case evShutdown:
 		return shutdown(s, ev.held)
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 	}
 	return s, nil
 }
@@ -614,8 +614,8 @@ func nextWait(s state, ev event) (state, []action) {
 		s.paused = false
 	case evShutdown:
 		return shutdown(s, ev.held)
-	case evDeadline:
-		s.noFinish = true
+	case evDeadline: // nothing is wanted up any more, not even ./finish starts
+		s.noFinish, s.wantUp = true, false
 	case evTick:
 		return s, []action{{kind: actSkip}}
 	}

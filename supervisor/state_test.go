@@ -73,7 +73,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{down, shutdownFree, "down stopping", "release"},
 		{down, shutdownHeld, "down stopping held", "release"},
 		{down, event{kind: evUnheld}, "down want-up", ""},
-		{down, event{kind: evDeadline}, "down want-up nofinish", ""},
+		{down, event{kind: evDeadline}, "down nofinish", ""},
 		{down, probeFail, "down want-up", ""}, // no health probe: a late result
 		{down, tick, "down want-up", ""},
 		{down, event{kind: evExitLater}, "down want-up exiting", "release"},
@@ -98,7 +98,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{up, shutdownFree, "up term sent stopping", "DOWN,CONT"},
 		{up, shutdownHeld, "up stopping held", ""},
 		{up, event{kind: evUnheld}, "up want-up", ""},
-		{up, event{kind: evDeadline}, "up want-up nofinish", ""},
+		{up, event{kind: evDeadline}, "up nofinish", ""},
 		{up, probeFail, "up want-up", ""}, // no health probe: a late result
 		{up, tick, "up want-up", "skip"},
 		{up, event{kind: evExitLater}, "up want-up exiting", ""}, // s6's x: no signal
@@ -122,7 +122,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{finish, shutdownFree, "finish stopping", ""},
 		{finish, shutdownHeld, "finish stopping held", ""},
 		{finish, event{kind: evUnheld}, "finish want-up", ""},
-		{finish, event{kind: evDeadline}, "finish want-up nofinish", ""},
+		{finish, event{kind: evDeadline}, "finish nofinish", ""},
 		{finish, probeFail, "finish want-up", ""}, // no health probe: a late result
 		{finish, tick, "finish want-up", "skip"},
 		{finish, event{kind: evExitLater}, "finish want-up exiting", ""},
@@ -146,7 +146,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{backoff, shutdownFree, "down quick stopping", "cancel,release"},
 		{backoff, shutdownHeld, "down quick stopping held", "cancel,release"},
 		{backoff, event{kind: evUnheld}, "backoff want-up quick", ""},
-		{backoff, event{kind: evDeadline}, "backoff want-up quick nofinish", ""},
+		{backoff, event{kind: evDeadline}, "backoff quick nofinish", ""},
 		{backoff, probeFail, "backoff want-up quick", ""}, // no health probe: a late result
 		{backoff, tick, "backoff want-up quick", ""},
 		{backoff, event{kind: evExitLater}, "down want-up quick exiting", "cancel,release"},
@@ -169,7 +169,7 @@ func TestLifeCycleTable(t *testing.T) {
 		{wait, shutdownFree, "down stopping", "release"},
 		{wait, shutdownHeld, "down stopping held", "release"},
 		{wait, event{kind: evUnheld}, "wait want-up", ""},
-		{wait, event{kind: evDeadline}, "wait want-up nofinish", ""},
+		{wait, event{kind: evDeadline}, "wait nofinish", ""},
 		{wait, probeFail, "wait want-up", ""}, // no health probe: a late result
 		{wait, tick, "wait want-up", "skip"},
 		{wait, event{kind: evExitLater}, "down want-up exiting", "release"},
