@@ -186,7 +186,7 @@ func (s *Single) onSignal(sig unix.Signal) {
 	if s.Drop[sig] {
 		return
 	}
-	s.forward(sig, s.child.Pid)
+	s.forwardChild(sig)
 	if s.StopSelf[sig] {
 		if s.Log.StoppingSelf != nil {
 			s.Log.StoppingSelf(s, sig)
@@ -195,18 +195,34 @@ func (s *Single) onSignal(sig unix.Signal) {
 	}
 }
 
-// forward sends sig, rewritten, to the child pid (its group with Group).
+// forwardChild sends sig, rewritten, to the child (its group with Group)
+// through the reaper, which refuses a child it has already reaped: its pid
+// may belong to someone else by then.
+func (s *Single) forwardChild(sig unix.Signal) {
+	s.send(sig, func(to unix.Signal) error { return s.reaper.Signal(s.child, to, s.Group) })
+}
+
+// forward sends sig, rewritten, to pid (its group with Group): for the
+// signal to the group the child left (a process group's id is not reused
+// while the group has members).
 func (s *Single) forward(sig unix.Signal, pid int) {
+	s.send(sig, func(to unix.Signal) error {
+		if s.Group {
+			return unix.Kill(-pid, to)
+		}
+		return unix.Kill(pid, to)
+	})
+}
+
+// send rewrites sig (--rewrite; 0: dropped), sends it with do and logs it.
+func (s *Single) send(sig unix.Signal, do func(unix.Signal) error) {
 	to := sig
 	if r, ok := s.Rewrite[sig]; ok {
 		to = r
 	}
 	var err error
 	if to != 0 {
-		if s.Group {
-			pid = -pid
-		}
-		err = unix.Kill(pid, to)
+		err = do(to)
 	}
 	if s.Log.Forwarded != nil {
 		s.Log.Forwarded(s, sig, to, err)
