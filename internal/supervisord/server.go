@@ -398,37 +398,13 @@ func (s *Server) Call(method string, params []any) (v any, f *Fault) {
 		}
 		return true, nil
 	case "supervisor.readProcessStdoutLog", "supervisor.readProcessStderrLog", "supervisor.readProcessLog":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		off, f := num(1)
-		if f != nil {
-			return nil, f
-		}
-		n, f := num(2)
-		if f != nil {
-			return nil, f
-		}
-		path, f := s.logPath(name, method == "supervisor.readProcessStderrLog")
+		path, off, n, f := s.logArgs(str, num, method == "supervisor.readProcessStderrLog")
 		if f != nil {
 			return nil, f
 		}
 		return readFile(path, off, n)
 	case "supervisor.tailProcessStdoutLog", "supervisor.tailProcessStderrLog", "supervisor.tailProcessLog":
-		name, f := str(0)
-		if f != nil {
-			return nil, f
-		}
-		off, f := num(1)
-		if f != nil {
-			return nil, f
-		}
-		n, f := num(2)
-		if f != nil {
-			return nil, f
-		}
-		path, f := s.logPath(name, method == "supervisor.tailProcessStderrLog")
+		path, off, n, f := s.logArgs(str, num, method == "supervisor.tailProcessStderrLog")
 		if f != nil {
 			return nil, f
 		}
@@ -510,6 +486,25 @@ func (s *Server) onProcess(str func(int) (string, *Fault), wait bool, one func(*
 		return nil, f
 	}
 	return true, nil
+}
+
+// logArgs reads the (name, offset, length) of the read/tail log methods
+// and finds the program's log file.
+func (s *Server) logArgs(str func(int) (string, *Fault), num func(int) (int, *Fault), stderr bool) (string, int, int, *Fault) {
+	name, f := str(0)
+	if f != nil {
+		return "", 0, 0, f
+	}
+	off, f := num(1)
+	if f != nil {
+		return "", 0, 0, f
+	}
+	n, f := num(2)
+	if f != nil {
+		return "", 0, 0, f
+	}
+	path, f := s.logPath(name, stderr)
+	return path, off, n, f
 }
 
 // onGroup is start/stopProcessGroup.
