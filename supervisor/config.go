@@ -40,12 +40,14 @@ type config struct {
 	restart       restartPolicy // restart: always (default), never, on-failure
 	okCodes       []int         // exit-codes: the expected codes for restart on-failure (0)
 	startSecs     time.Duration // start-secs: how long ./run must live to have started (1 s)
-	startRetries  int           // start-retries: failed starts in a row before giving up (0: never)
+	startRetries  int           // start-retries: failed starts retried before giving up (-1, no file: never give up)
+	priority      int           // priority: start order, and the reverse stop order (0 without the file)
+	hasPriority   bool          // the priority file is there: the service takes part in that order
 }
 
 func (c config) policy() policy {
 	p := policy{kind: c.kind, maxRestarts: c.maxRestarts, essential: c.essential, undo: c.undo, healthMark: c.healthMark,
-		restart: c.restart, okCodes: c.okCodes, startSecs: c.startSecs, startRetries: c.startRetries}
+		restart: c.restart, okCodes: c.okCodes, startSecs: c.startSecs, startTries: c.startRetries + 1}
 	if c.health.kind != probeNone {
 		p.healthRetries = c.healthRetries
 	}
@@ -54,7 +56,7 @@ func (c config) policy() policy {
 
 func defaultConfig() config {
 	return config{downSignal: unix.SIGTERM, timeoutFinish: 5 * time.Second, notifyFd: -1,
-		healthEvery: 10 * time.Second, healthTimeout: 5 * time.Second, healthRetries: 3}
+		healthEvery: 10 * time.Second, healthTimeout: 5 * time.Second, healthRetries: 3, startRetries: -1}
 }
 
 // readConfig reads the optional files of a service directory. A malformed
@@ -152,8 +154,28 @@ func readConfig(dir string) (config, []error) {
 		}
 		return nil
 	})
-	read("start-secs", func(s string) (err error) { c.startSecs, err = parseDuration(s, 0); return })
-	read("start-retries", func(s string) (err error) { c.startRetries, err = parseCount(s); return })
+	read("start-secs", func(s string) (err error) {
+		if strings.TrimSpace(s) == "0" { // supervisord's startsecs=0: no exit is a failed start
+			c.startSecs = time.Nanosecond
+			return nil
+		}
+		c.startSecs, err = parseDuration(s, 0)
+		return
+	})
+	read("start-retries", func(s string) (err error) {
+		if c.startRetries, err = parseCount(s); err != nil {
+			c.startRetries = -1
+		}
+		return
+	})
+	read("priority", func(s string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", strings.TrimSpace(s))
+		}
+		c.priority, c.hasPriority = n, true
+		return nil
+	})
 	read("check-tcp", func(s string) (err error) { c.check, err = parseTCP(s); return })
 	read("check-http", func(s string) (err error) { c.check, err = parseHTTP(s); return })
 	return c, errs

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ func (s *Supervisor) scan() {
 	}
 	delete(s.warned, "")
 	seen := map[string]bool{}
+	var added []*service
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") {
@@ -60,8 +62,19 @@ func (s *Supervisor) scan() {
 			s.remove(old)
 		}
 		if s.services[name] == nil {
-			s.add(name, dir, st.Ino)
+			if v := s.add(name, dir, st.Ino); v != nil {
+				added = append(added, v)
+			}
 		}
+	}
+	// New services start by priority (0 without the file), then name; they
+	// do not wait for each other.
+	sort.SliceStable(added, func(i, j int) bool { return added[i].cfg.priority < added[j].cfg.priority })
+	for _, v := range added {
+		if v.log != nil {
+			s.begin(v.log)
+		}
+		s.begin(v)
 	}
 	for name, v := range s.services {
 		if !seen[name] && !v.st.exiting {
@@ -94,31 +107,33 @@ func (s *Supervisor) warnOnce(key, msg string) {
 	}
 }
 
-// add starts supervising one service directory (and its log/ first).
-func (s *Supervisor) add(name, dir string, ino uint64) {
+// add takes over one service directory (and its log/) and reads their
+// configuration; begin starts them.
+func (s *Supervisor) add(name, dir string, ino uint64) *service {
 	v := &service{name: name, dir: dir, ino: ino, readiness: readiness{notifyR: -1}}
 	logDir := filepath.Join(dir, "log")
 	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
 		r, w, err := os.Pipe()
 		if err != nil {
 			s.warnOnce(name, "unable to make the log pipe for "+dir+": "+errstr.Text(err))
-			return
+			return nil
 		}
 		v.log = &service{name: name + "/log", dir: logDir, readiness: readiness{notifyR: -1},
 			output: output{parent: v, pipeIn: r, pipeOut: w}}
 	}
 	if !s.open(v) {
 		v.closePipe()
-		return
+		return nil
 	}
 	if v.log != nil && !s.open(v.log) {
 		v.log = nil
 	}
 	s.services[name] = v
 	if v.log != nil {
-		s.begin(v.log)
+		s.readConfig(v.log)
 	}
-	s.begin(v)
+	s.readConfig(v)
+	return v
 }
 
 // open takes over the service's supervise/ directory, and makes the pipes
@@ -158,7 +173,6 @@ func (s *Supervisor) closeOutput(v *service) {
 // begin announces the initial state and starts the service unless ./down
 // says it is normally down.
 func (s *Supervisor) begin(v *service) {
-	s.readConfig(v)
 	if v.cfg.kind == scheduled {
 		v.when = time.Now()
 		if v.cfg.schedule == nil {

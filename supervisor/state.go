@@ -64,7 +64,7 @@ type policy struct {
 	restart       restartPolicy
 	okCodes       []int         // restartOnFailure: the expected exit codes (0 if empty)
 	startSecs     time.Duration // how long ./run must live to have started (1 s)
-	startRetries  int           // failed starts in a row before giving up (0: never)
+	startTries    int           // failed starts in a row that give up: start-retries + 1 (0: never give up)
 	maxRestarts   int           // failures in a row before giving up (0: never)
 	essential     bool          // when it gives up, the container stops
 	undo          bool          // a oneshot with an ./undo script, run at the shutdown
@@ -293,8 +293,9 @@ func undoOrRelease(s state) (state, []action) {
 
 func nextDown(s state, ev event) (state, []action) {
 	switch ev.kind {
-	case evUp, evOnce:
+	case evUp, evOnce: // asked for: the failures counted so far are forgotten (supervisorctl start after FATAL)
 		s.wantUp = ev.kind == evUp
+		s.fails, s.failsInRow, s.gaveUp, s.quick = 0, 0, false, false
 		return started(s), []action{{kind: actStartRun}}
 	case evDown, evWantDown:
 		s.wantUp = false
@@ -459,7 +460,7 @@ func runDied(s state, ev event) (state, []action) {
 func restartCheck(s state, code int, acts []action) (state, []action) {
 	switch {
 	case s.quick:
-		if n := s.policy.startRetries; n > 0 && s.fails > n {
+		if n := s.policy.startTries; n > 0 && s.fails >= n {
 			s.wantUp, s.gaveUp = false, true
 			acts = append(acts, action{kind: actGiveUp})
 		}

@@ -471,7 +471,7 @@ func TestLifeCycleRestartPolicy(t *testing.T) {
 
 	// start-secs: an exit before it is a failed start, retried whatever the
 	// policy and code; past start-retries, it gives up.
-	p := policy{restart: restartNever, startSecs: 3 * time.Second, startRetries: 2}
+	p := policy{restart: restartNever, startSecs: 3 * time.Second, startTries: 3} // start-retries 2
 	st := up(p)
 	for i := 1; i <= 2; i++ {
 		st, _ = next(st, event{kind: evRunDied, lived: 2 * time.Second})
@@ -484,6 +484,26 @@ func TestLifeCycleRestartPolicy(t *testing.T) {
 	require.Equal(t, "giveup,finish", acts(as), "the third failed start is one too many")
 	st, _ = next(st, event{kind: evFinishDone})
 	require.Equal(t, "down quick", render(st))
+
+	// Asked to start again (svc -u, supervisorctl start after FATAL): the
+	// failed starts counted so far are forgotten — two retries again.
+	st, as = next(st, event{kind: evUp})
+	require.Equal(t, "run", acts(as))
+	require.Equal(t, "up want-up", render(st))
+	require.Zero(t, st.fails)
+	st, _ = next(st, event{kind: evRunDied, lived: 2 * time.Second})
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "backoff", acts(as), "the first failed start after the manual start is retried")
+
+	// start-retries 0 (supervisord's startretries=0): the first failed
+	// start gives up.
+	st, as = next(up(policy{startSecs: 3 * time.Second, startTries: 1}), event{kind: evRunDied, lived: 2 * time.Second})
+	require.Equal(t, "giveup,finish", acts(as))
+
+	// start-secs 0 (1 ns): no exit is a failed start.
+	st, _ = next(up(policy{startSecs: time.Nanosecond, startTries: 1}), event{kind: evRunDied, lived: time.Microsecond})
+	require.False(t, st.quick)
+	require.Zero(t, st.fails)
 
 	// A run that lived start-secs resets the failed starts.
 	st, _ = next(up(p), event{kind: evRunDied, lived: 2 * time.Second})

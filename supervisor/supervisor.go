@@ -73,6 +73,7 @@ type Supervisor struct {
 	stoppedSent bool                  // NoticeStopped is out
 	mainHolds   bool                  // shutdown: PID 1's main command still runs
 	users       map[string][]*service // shutdown: who depends on each service
+	prioritized []*service            // shutdown: the services with a priority file
 	notices     []Notice              // for the owner (Notices)
 	queue       []queued              // events for other services, caused while dispatching
 	inLoop      bool                  // dispatch is running: new events wait in queue
@@ -307,8 +308,8 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		s.release(v)
 	case actGiveUp:
 		v.lastErr = fmt.Sprintf("gave up after %d failures in a row (max-restarts %d)", v.st.failsInRow, v.st.policy.maxRestarts)
-		if n := v.st.policy.startRetries; n > 0 && v.st.fails > n {
-			v.lastErr = fmt.Sprintf("gave up after %d failed starts in a row (start-retries %d)", v.st.fails, n)
+		if n := v.st.policy.startTries; n > 0 && v.st.fails >= n {
+			v.lastErr = fmt.Sprintf("gave up after %d failed starts in a row (start-retries %d)", v.st.fails, n-1)
 		}
 		if v.st.policy.kind == oneshot && v.st.policy.maxRestarts == 0 {
 			v.lastErr = "gave up: the oneshot failed (" + v.lastExit + ") and is essential"
@@ -582,6 +583,9 @@ func (s *Supervisor) Shutdown(mainRuns bool) {
 		for _, d := range v.cfg.depends {
 			s.users[d] = append(s.users[d], v)
 		}
+		if v.cfg.hasPriority && v.parent == nil {
+			s.prioritized = append(s.prioritized, v)
+		}
 		qs = append(qs, queued{v: v, ev: event{kind: evShutdown}})
 	}
 	s.dispatchAll(qs...)
@@ -622,6 +626,13 @@ func (s *Supervisor) held(v *service) bool {
 			return true
 		}
 	}
+	if v.cfg.hasPriority { // priority: every service of a higher one stops first
+		for _, w := range s.prioritized {
+			if w.cfg.priority > v.cfg.priority && !w.released {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -634,6 +645,13 @@ func (s *Supervisor) unhold(v *service) {
 	for _, d := range v.cfg.depends {
 		if dv := s.services[d]; dv != nil && dv.st.stopping && dv.st.held && !s.held(dv) {
 			s.dispatch(dv, event{kind: evUnheld})
+		}
+	}
+	if v.cfg.hasPriority {
+		for _, w := range s.prioritized {
+			if w.cfg.priority < v.cfg.priority && !w.released && w.st.stopping && w.st.held && !s.held(w) {
+				s.dispatch(w, event{kind: evUnheld})
+			}
 		}
 	}
 }

@@ -303,10 +303,19 @@ func TestSupervisordSideBySide(t *testing.T) {
 		}
 		require.Equal(t, got[0], got[1], "supervisorctl %v", args)
 	}
-	// Not compared: "start quick" on a FATAL program. supervisord resets
-	// the failed-start count and tries startretries+1 times again (spawn
-	// error); svinit's u keeps the count and gives up after one more try
-	// (abnormal termination): supervisor/state.go would have to reset it.
+	// "start quick" on a FATAL program: the failed starts counted so far
+	// are forgotten, it is tried startretries+1 times again (3 more), FATAL.
+	var starts []string
+	for _, s := range sides {
+		out, code := s.ctl("start", "quick")
+		starts = append(starts, out+"exit "+strconv.Itoa(code))
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			out, _ := s.ctl("status", "quick")
+			assert.Contains(c, out, "FATAL")
+			assert.Equal(c, 6, supLines(filepath.Join(s.dir, "quick.count")))
+		}, 30*time.Second, 100*time.Millisecond, s.name)
+	}
+	require.Equal(t, starts[0], starts[1])
 
 	// The stop signal: stopsignal=INT reached the catcher on both sides.
 	for _, s := range sides {
@@ -340,4 +349,97 @@ func TestSupervisordWarningsAndErrors(t *testing.T) {
 		assert.Contains(c, seen.String(), conf+":4: [eventlistener:e] is not supported")
 		assert.Contains(c, seen.String(), conf+":6: [inet_http_server] is not supported")
 	}, 10*time.Second, 20*time.Millisecond)
+}
+
+// priorityConf: priority orders the stop (supervisord stops one group after
+// another in reverse priority order, then name, each waiting for the one
+// before; the processes of one group together).
+const priorityConf = `[unix_http_server]
+file = %(here)s/s.sock
+
+[supervisorctl]
+serverurl = unix://%(here)s/s.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisord]
+logfile = %(here)s/supervisord.log
+pidfile = %(here)s/supervisord.pid
+
+[program:first]
+command = %(here)s/trap first
+priority = 10
+
+[program:middle]
+command = %(here)s/trap middle
+priority = 20
+
+[program:last]
+command = %(here)s/trap last
+priority = 30
+
+[program:plain_a]
+command = %(here)s/trap plain_a
+
+[program:plain_b]
+command = %(here)s/trap plain_b
+
+[program:grouped]
+command = %(here)s/trap grouped_%(process_num)d
+process_name = %(program_name)s_%(process_num)d
+numprocs = 2
+priority = 15
+`
+
+// The same stop order under Debian's supervisord and svinit: plain_b,
+// plain_a (priority 999, reverse name order), last, middle, the two
+// grouped ones together, first — each after the one before has exited.
+func TestSupervisordPriorityOrder(t *testing.T) {
+	var orders []string
+	for _, name := range []string{"supervisord", "svinit"} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "trap"), []byte("#!/bin/sh\n"+
+			"trap 'echo \"TERM $1\" >> "+dir+"/order; sleep 0.3; echo \"exit $1\" >> "+dir+"/order; exit 0' TERM\n"+
+			"while :; do sleep 0.05; done\n"), 0o755))
+		conf := filepath.Join(dir, "supervisord.conf")
+		require.NoError(t, os.WriteFile(conf, []byte(priorityConf), 0o644))
+		cmd := exec.Command("supervisord", "-n", "-c", conf)
+		if name == "svinit" {
+			cmd = exec.Command(svinit, "--supervisord", conf, "--svinit-dir", filepath.Join(dir, "tree"))
+		}
+		cmd.Dir = dir
+		require.NoError(t, cmd.Start())
+		s := &supSide{name: name, dir: dir, cmd: cmd}
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			out, _ := s.ctl("status")
+			assert.Equal(c, 7, strings.Count(out, "RUNNING"), out)
+		}, 30*time.Second, 100*time.Millisecond, name)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("%s did not stop in 30 s", name)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "order"))
+		require.NoError(t, err, name)
+		ls := strings.Split(strings.TrimSpace(string(b)), "\n")
+		// the two grouped processes stop together: their order is chance
+		for i := 0; i+1 < len(ls); i++ {
+			if strings.Contains(ls[i], "grouped") && strings.Contains(ls[i+1], "grouped") && ls[i] > ls[i+1] &&
+				strings.Fields(ls[i])[0] == strings.Fields(ls[i+1])[0] {
+				ls[i], ls[i+1] = ls[i+1], ls[i]
+			}
+		}
+		orders = append(orders, strings.Join(ls, "\n"))
+	}
+	require.Equal(t, strings.Join([]string{
+		"TERM plain_b", "exit plain_b", "TERM plain_a", "exit plain_a",
+		"TERM last", "exit last", "TERM middle", "exit middle",
+		"TERM grouped_0", "TERM grouped_1", "exit grouped_0", "exit grouped_1",
+		"TERM first", "exit first"}, "\n"), orders[0], "Debian's supervisord")
+	require.Equal(t, orders[0], orders[1])
 }

@@ -561,6 +561,7 @@ type State struct {
 	Start, Stop int64
 	ExitStatus  int
 	SpawnErr    string
+	since       time.Time // when supervise/status last changed, to the nanosecond
 }
 
 // State reads p's state.
@@ -572,7 +573,7 @@ func (s *Server) State(p *Process) State {
 		return State{Code: Unknown}
 	}
 	in, _ := svdir.ReadInfo(dir)
-	out := State{Start: in.LastStart}
+	out := State{Start: in.LastStart, since: st.When}
 	if c, ok := strings.CutPrefix(in.LastExit, "exit "); ok {
 		out.ExitStatus, _ = strconv.Atoi(c)
 	}
@@ -693,8 +694,10 @@ func (s *Server) start(p *Process, wait bool) *Fault {
 		case st.Code == Backoff || st.Code == Fatal:
 			return rpcError(faultSpawnError, p.Namespec())
 		case st.Code == Starting:
-		case st.Start >= asked.Unix() && st.Stop >= st.Start:
-			// started since, and down again (svinit.json and status agree)
+		case st.Start >= asked.Unix() && st.since.After(asked):
+			// started since, and down again: status changed after the ask
+			// (its stamp, not svinit.json's seconds: the stop before a
+			// restart is in the same second)
 			return rpcError(faultAbnormal, p.Namespec())
 		}
 		time.Sleep(50 * time.Millisecond)

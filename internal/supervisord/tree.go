@@ -43,9 +43,15 @@ func Write(c *Config, dir, exe, serverURL string, svinitPid int) error {
 	if err := prepare(dir); err != nil {
 		return err
 	}
-	for _, p := range c.Processes {
-		if err := writeService(c, p, filepath.Join(dir, p.Namespec()), exe, serverURL, svinitPid); err != nil {
-			return err
+	// priority is the place of the process's group in supervisord's order
+	// (priority, then name): the groups start in that order and stop in
+	// the reverse one, each waiting for the group after it to have stopped;
+	// the processes of one group stop together.
+	for rank, g := range c.Groups {
+		for _, p := range g.Processes {
+			if err := writeService(c, p, filepath.Join(dir, p.Namespec()), exe, serverURL, svinitPid, rank); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -80,7 +86,7 @@ func writeFile(path, content string, mode os.FileMode) error {
 	return nil
 }
 
-func writeService(c *Config, p *Process, dir, exe, serverURL string, svinitPid int) error {
+func writeService(c *Config, p *Process, dir, exe, serverURL string, svinitPid, rank int) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return errstr.Unable("create", dir, err)
 	}
@@ -120,6 +126,8 @@ func writeService(c *Config, p *Process, dir, exe, serverURL string, svinitPid i
 		{"timeout-kill", strconv.Itoa(p.StopWaitSecs*1000) + "\n", 0o644},
 		{"start-secs", startSecs(p.StartSecs) + "\n", 0o644},
 		{"restart", map[string]string{"true": "always", "false": "never", "unexpected": "on-failure"}[p.Autorestart] + "\n", 0o644},
+		{"priority", strconv.Itoa(rank) + "\n", 0o644},
+		{"start-retries", strconv.Itoa(p.StartRetries) + "\n", 0o644},
 	}
 	codes := make([]string, len(p.ExitCodes))
 	for i, n := range p.ExitCodes {
@@ -129,12 +137,6 @@ func writeService(c *Config, p *Process, dir, exe, serverURL string, svinitPid i
 		name, content string
 		mode          os.FileMode
 	}{"exit-codes", strings.Join(codes, "\n") + "\n", 0o644})
-	if p.StartRetries > 0 {
-		files = append(files, struct {
-			name, content string
-			mode          os.FileMode
-		}{"start-retries", strconv.Itoa(p.StartRetries) + "\n", 0o644})
-	}
 	if !p.Autostart {
 		files = append(files, struct {
 			name, content string
@@ -155,11 +157,11 @@ func writeService(c *Config, p *Process, dir, exe, serverURL string, svinitPid i
 	return nil
 }
 
-// startSecs is start-secs for supervisord's startsecs: 0 (RUNNING at once)
-// is the shortest time svinit can say.
+// startSecs is start-secs for supervisord's startsecs (0: RUNNING at once,
+// no exit is a failed start).
 func startSecs(n int) string {
 	if n == 0 {
-		return "1ms"
+		return "0"
 	}
 	return strconv.Itoa(n) + "s"
 }
