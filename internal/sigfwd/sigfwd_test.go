@@ -17,23 +17,38 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func bit(s unix.Signal) uint64 { return 1 << (uint(s) - 1) }
 
-// onThread runs f on a locked thread with sigs blocked, and sigs already
-// pending there (tgkill), so that the wait finds them at once.
-func onThread(t *testing.T, pending []unix.Signal, f func()) {
-	done := make(chan struct{})
+// waitOnThread runs WaitAndSend(set, fd, direct) on a locked thread with set
+// blocked and the pending signals already pending there (tgkill), so that
+// the wait finds them at once; it returns what the wait returned. The
+// checks are made here, on the test's goroutine.
+func waitOnThread(t *testing.T, pending []unix.Signal, set *unix.Sigset_t, fd int, direct uint64) (unix.Signal, unix.Errno) {
+	type result struct {
+		sig   unix.Signal
+		errno unix.Errno
+		err   error
+	}
+	done := make(chan result, 1)
 	go func() {
-		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		set := Set(pending...)
-		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
-		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
-		for _, s := range pending {
-			require.NoError(t, unix.Tgkill(unix.Getpid(), unix.Gettid(), s))
+		block := Set(pending...)
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, block, nil); err != nil {
+			done <- result{err: err}
+			return
 		}
-		f()
+		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, block, nil)
+		for _, s := range pending {
+			if err := unix.Tgkill(unix.Getpid(), unix.Gettid(), s); err != nil {
+				done <- result{err: err}
+				return
+			}
+		}
+		sig, errno := WaitAndSend(set, fd, direct)
+		done <- result{sig: sig, errno: errno}
 	}()
-	<-done
+	r := <-done
+	require.NoError(t, r.err)
+	return r.sig, r.errno
 }
 
 func startSleep(t *testing.T) (*exec.Cmd, int) {
@@ -49,11 +64,9 @@ func startSleep(t *testing.T) (*exec.Cmd, int) {
 // other signal comes back.
 func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 	c, fd := startSleep(t)
-	onThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, func() {
-		sig, errno := WaitAndSend(Set(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
-		require.Zero(t, errno)
-		require.Equal(t, unix.SIGUSR2, sig)
-	})
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, Set(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
+	require.Zero(t, errno)
+	require.Equal(t, unix.SIGUSR2, sig)
 	err := c.Wait()
 	require.Error(t, err)
 	require.Equal(t, syscall.SIGUSR1, c.ProcessState.Sys().(syscall.WaitStatus).Signal())
@@ -61,11 +74,9 @@ func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 
 // Without a pidfd nothing is sent: the signal comes back.
 func TestWithoutPidfdReturnsTheSignal(t *testing.T) {
-	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
-		sig, errno := WaitAndSend(Set(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
-		require.Zero(t, errno)
-		require.Equal(t, unix.SIGUSR1, sig)
-	})
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
+	require.Zero(t, errno)
+	require.Equal(t, unix.SIGUSR1, sig)
 }
 
 // Once the process is gone, the send fails and the signal comes back: it
@@ -74,11 +85,9 @@ func TestGoneProcessReturnsTheSignal(t *testing.T) {
 	c, fd := startSleep(t)
 	require.NoError(t, c.Process.Kill())
 	_ = c.Wait()
-	onThread(t, []unix.Signal{unix.SIGUSR1}, func() {
-		sig, errno := WaitAndSend(Set(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
-		require.Zero(t, errno)
-		require.Equal(t, unix.SIGUSR1, sig)
-	})
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
+	require.Zero(t, errno)
+	require.Equal(t, unix.SIGUSR1, sig)
 }
 
 // A handled signal sent to the waiting thread (SIGURG, the runtime's own)
@@ -90,13 +99,20 @@ func TestHandledSignalInterrupts(t *testing.T) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		set := Set(unix.SIGUSR1)
-		require.NoError(t, unix.PthreadSigmask(unix.SIG_BLOCK, set, nil))
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, set, nil); err != nil {
+			tids <- -1
+			got <- err.(unix.Errno)
+			return
+		}
 		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
 		tids <- unix.Gettid()
 		_, errno := WaitAndSend(set, -1, 0)
 		got <- errno
 	}()
 	tid := <-tids
+	if tid < 0 {
+		require.Fail(t, "unable to block SIGUSR1", "%v", <-got)
+	}
 	var errno unix.Errno
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG) // until the wait has begun and ends
