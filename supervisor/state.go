@@ -492,11 +492,13 @@ func (p policy) expected(code int) bool {
 }
 
 // oneshotFailed: a oneshot that failed is tried again after the backoff
-// (1 s, 2 s ... 30 s) until max-restarts; an essential one without
-// max-restarts gives up at once, and the container stops with its code.
+// (1 s, 2 s ... 30 s) until max-restarts; one with restart never (s6-rc's
+// rule: a failed oneshot is not run again) or an essential one without
+// max-restarts gives up at once — an essential one then stops the
+// container with its code.
 func oneshotFailed(s state) (state, []action) {
 	s.quick = true
-	if s.policy.essential && s.policy.maxRestarts == 0 && s.wantUp {
+	if (s.policy.restart == restartNever || s.policy.essential && s.policy.maxRestarts == 0) && s.wantUp {
 		s.wantUp, s.gaveUp = false, true
 		return s, []action{{kind: actGiveUp}}
 	}

@@ -380,6 +380,21 @@ func TestLifeCycleOneshot(t *testing.T) {
 	require.Equal(t, "backoff want-up quick", render(st))
 	require.Equal(t, "backoff", acts(as))
 
+	// restart never (s6-rc's rule): a failed oneshot is not run again; it
+	// stays failed (its dependents keep waiting), the container goes on.
+	never := state{phase: phaseUp, wantUp: true, policy: policy{kind: oneshot, restart: restartNever}}
+	st, as = next(never, event{kind: evRunDied, lived: time.Second, code: 3})
+	require.Equal(t, "giveup,finish", acts(as))
+	st, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "down quick", render(st))
+	require.Empty(t, acts(as))
+	require.True(t, st.gaveUp)
+	// ... and essential too: the container stops with its code.
+	never.policy.essential, never.policy.maxRestarts = true, 3
+	st, _ = next(never, event{kind: evRunDied, lived: time.Second, code: 3})
+	_, as = next(st, event{kind: evFinishDone})
+	require.Equal(t, "essential", acts(as))
+
 	// Essential without max-restarts: the container stops with its code.
 	ess := state{phase: phaseUp, wantUp: true, policy: policy{kind: oneshot, essential: true}}
 	st, as = next(ess, event{kind: evRunDied, lived: time.Second, code: 3})

@@ -311,7 +311,10 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		if n := v.st.policy.startTries; n > 0 && v.st.fails >= n {
 			v.lastErr = fmt.Sprintf("gave up after %d failed starts in a row (start-retries %d)", v.st.fails, n-1)
 		}
-		if v.st.policy.kind == oneshot && v.st.policy.maxRestarts == 0 {
+		switch p := v.st.policy; {
+		case p.kind == oneshot && p.restart == restartNever:
+			v.lastErr = "gave up: the oneshot failed (" + v.lastExit + ") and restart is never"
+		case p.kind == oneshot && p.maxRestarts == 0:
 			v.lastErr = "gave up: the oneshot failed (" + v.lastExit + ") and is essential"
 		}
 		svlog.Warn("%s: %s", v.name, v.lastErr)
