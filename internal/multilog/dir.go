@@ -20,7 +20,8 @@ type logDir struct {
 	num     int // keep at most this many old files
 	lock    *os.File
 	current *os.File
-	written int
+	written int    // bytes in current, those still in buf included
+	buf     []byte // bytes for current not written yet (see flush)
 	// selected is whether the line being written goes here.
 	selected bool
 }
@@ -45,6 +46,7 @@ func (d *logDir) open() error {
 		return fmt.Errorf("unable to lock directory %s: temporary failure", d.path)
 	}
 	d.lock = lock
+	d.buf = make([]byte, 0, writeBuf)
 	if f, err := os.OpenFile(filepath.Join(d.path, "state"), os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
 		f.Close() // daemontools' processor state; empty without a processor
 	}
@@ -77,14 +79,40 @@ func (d *logDir) writeLine(line []byte) {
 
 // writePart appends part of a line, starting a new current each time this
 // one is full: a line longer than the size goes on in the next file, as in
-// daemontools. A failed write is retried until it succeeds.
+// daemontools. The bytes wait in buf until it is full or flush is called;
+// a part as big as buf goes straight to the file.
 func (d *logDir) writePart(p []byte) {
 	for len(p) > 0 {
 		if d.written >= d.size {
 			d.rotate()
 		}
-		n, err := d.current.Write(p[:min(len(p), d.size-d.written)])
+		n := min(len(p), d.size-d.written)
+		if len(d.buf)+n > cap(d.buf) {
+			d.flush()
+		}
+		if n >= cap(d.buf) {
+			d.writeAll(p[:n])
+		} else {
+			d.buf = append(d.buf, p[:n]...)
+		}
 		d.written += n
+		p = p[n:]
+	}
+}
+
+// flush writes what buf holds to current. Run flushes every directory
+// before each read of the input, as daemontools' multilog does: current is
+// complete whenever multilog waits for more.
+func (d *logDir) flush() {
+	d.writeAll(d.buf)
+	d.buf = d.buf[:0]
+}
+
+// writeAll writes p to current; a failed write (disk full) is retried
+// until it succeeds.
+func (d *logDir) writeAll(p []byte) {
+	for len(p) > 0 {
+		n, err := d.current.Write(p)
 		p = p[n:]
 		if err != nil {
 			warn("unable to write to %s/current, pausing: %v", d.path, errstr.Text(err))
@@ -96,6 +124,7 @@ func (d *logDir) writePart(p []byte) {
 // rotate makes current an old file @<tai64n>.s (mode 0744: complete) and
 // starts a new current, removing the oldest files beyond num.
 func (d *logDir) rotate() {
+	d.flush()
 	for {
 		err := d.current.Sync()
 		if err == nil {
@@ -135,6 +164,7 @@ func (d *logDir) prune() {
 // close marks current complete (mode 0744), as daemontools does at the end.
 func (d *logDir) close() {
 	if d.current != nil {
+		d.flush()
 		_ = d.current.Sync()
 		_ = d.current.Chmod(0o744)
 		d.current.Close()

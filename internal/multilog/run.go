@@ -14,9 +14,10 @@ import (
 // long: what does not fit in the read buffer is streamed to them as it
 // comes, so memory stays bounded and no byte is dropped.
 const (
-	maxLine = 1000
-	maxErr  = 200
-	readBuf = 64 << 10
+	maxLine  = 1000
+	maxErr   = 200
+	readBuf  = 64 << 10
+	writeBuf = 64 << 10 // each directory's
 )
 
 // Run processes in until its end, then closes the directories.
@@ -26,7 +27,7 @@ func (s *Script) Run(in io.Reader, stderr io.Writer) error {
 		return err
 	}
 	defer s.close()
-	r := bufio.NewReaderSize(in, readBuf)
+	r := bufio.NewReaderSize(flushReader{in, s.dirs}, readBuf)
 	var line, errLine []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
@@ -87,6 +88,22 @@ func (s *Script) Run(in io.Reader, stderr io.Writer) error {
 }
 
 var newline = []byte{'\n'}
+
+// flushReader is the input as daemontools' multilog reads it: each
+// directory's buffer is written out before each read, so what was read is
+// in the files whenever multilog waits for more, and the files get a few
+// large writes instead of one a line.
+type flushReader struct {
+	in   io.Reader
+	dirs []*logDir
+}
+
+func (r flushReader) Read(p []byte) (int, error) {
+	for _, d := range r.dirs {
+		d.flush()
+	}
+	return r.in.Read(p)
+}
 
 // appendStamp appends the stamp and a space.
 func (s *Script) appendStamp(b []byte, now time.Time) []byte {
