@@ -113,25 +113,36 @@ func (m *Mux) copy(p *Pipe) {
 	}
 }
 
+// lines writes the lines b ends, the whole ones in few writes (svlog.Lines),
+// and keeps what follows the last newline for the next read.
 func (m *Mux) lines(p *Pipe, b []byte) {
-	for len(b) > 0 {
+	if len(p.partial) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			p.partial = append(p.partial, b...)
-			for len(p.partial) >= MaxLine {
-				svlog.Line(p.service, p.stream, p.partial[:MaxLine])
-				p.partial = append(p.partial[:0], p.partial[MaxLine:]...)
-			}
+			m.keepPartial(p, b)
 			return
 		}
-		if len(p.partial) > 0 {
-			p.partial = append(p.partial, b[:i]...)
-			svlog.Line(p.service, p.stream, p.partial)
-			p.partial = p.partial[:0]
-		} else {
-			svlog.Line(p.service, p.stream, b[:i])
-		}
+		p.partial = append(p.partial, b[:i]...)
+		svlog.Line(p.service, p.stream, p.partial)
+		p.partial = p.partial[:0]
 		b = b[i+1:]
+	}
+	end := bytes.LastIndexByte(b, '\n') + 1
+	if end > 0 {
+		svlog.Lines(p.service, p.stream, b[:end])
+	}
+	if end < len(b) {
+		m.keepPartial(p, b[end:])
+	}
+}
+
+// keepPartial keeps the start of a line; what reaches MaxLine is written in
+// pieces of that size.
+func (m *Mux) keepPartial(p *Pipe, b []byte) {
+	p.partial = append(p.partial, b...)
+	for len(p.partial) >= MaxLine {
+		svlog.Line(p.service, p.stream, p.partial[:MaxLine])
+		p.partial = append(p.partial[:0], p.partial[MaxLine:]...)
 	}
 }
 

@@ -6,6 +6,7 @@
 package svlog
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,17 +66,70 @@ type record struct {
 func Line(service, stream string, msg []byte) {
 	mu.Lock()
 	defer mu.Unlock()
-	w := stdout
-	if stream == "stderr" {
-		w = stderr
-	}
+	w := streamWriter(stream)
 	if jsonOut {
 		writeJSON(w, record{Service: service, Stream: stream, Message: string(msg)})
 		return
 	}
-	buf := make([]byte, 0, len(service)+len(msg)+3)
-	buf = append(append(append(buf, service...), ": "...), msg...)
-	_, _ = w.Write(append(buf, '\n'))
+	out := append(append(append(append(batch[:0], service...), ": "...), msg...), '\n')
+	_, _ = w.Write(out)
+	keep(out)
+}
+
+// Lines writes lines a service wrote on stream: b is whole lines, each
+// ending in a newline. They go out in as few writes as keep every line whole
+// within one write of at most batchMax bytes (a longer line is a write of
+// its own), so a line still never interleaves with another writer's.
+func Lines(service, stream string, b []byte) {
+	mu.Lock()
+	defer mu.Unlock()
+	w := streamWriter(stream)
+	out := batch[:0]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n') + 1
+		if i == 0 {
+			i = len(b)
+		}
+		if jsonOut {
+			writeJSON(w, record{Service: service, Stream: stream, Message: string(bytes.TrimSuffix(b[:i], newline))})
+			b = b[i:]
+			continue
+		}
+		if len(out) > 0 && len(out)+len(service)+2+i > batchMax {
+			_, _ = w.Write(out)
+			out = out[:0]
+		}
+		out = append(append(append(out, service...), ": "...), b[:i]...)
+		b = b[i:]
+	}
+	if len(out) > 0 {
+		_, _ = w.Write(out)
+	}
+	keep(out)
+}
+
+// batchMax is the most Lines puts in one write: PIPE_BUF, what Linux writes
+// to a pipe in one piece.
+const batchMax = 4096
+
+// batch is the buffer Line and Lines build their writes in (under mu).
+var batch = make([]byte, 0, batchMax)
+
+var newline = []byte{'\n'}
+
+// keep reuses out's memory for the next write, unless a long line made it
+// bigger than a batch.
+func keep(out []byte) {
+	if cap(out) <= batchMax {
+		batch = out[:0]
+	}
+}
+
+func streamWriter(stream string) io.Writer {
+	if stream == "stderr" {
+		return stderr
+	}
+	return stdout
 }
 
 func writeJSON(w io.Writer, r record) {
