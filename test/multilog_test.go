@@ -4,6 +4,7 @@ package test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +12,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/svinit/svinit/internal/testkit"
 )
 
 // longLines is multilog's input for TestMultilogLongLines: lines of 1, 999,
@@ -171,5 +177,179 @@ func TestMultilogLongLinesRotate(t *testing.T) {
 		}
 		requireSame(t, in+"\n", all.String(), prog+": every byte, in order")
 		require.Greater(t, split, 40, "%s: lines of 100,000 bytes are split across files", prog)
+	}
+}
+
+// multilogStart starts multilog (Debian's, or svinit's) with args in a new
+// directory, its input a pipe. It returns the directory, the process, the
+// pipe's write end, and its read end, kept open here to read what multilog
+// leaves in it.
+func multilogStart(t *testing.T, prog string, args ...string) (string, *exec.Cmd, *os.File, *os.File) {
+	dir := t.TempDir()
+	argv := append([]string{"multilog"}, args...)
+	if prog == "svinit" {
+		argv = append([]string{svinit, "multilog"}, args...)
+	}
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stdin = r
+	cmd.Stderr = &testkit.SyncBuffer{}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		w.Close()
+		r.Close()
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return dir, cmd, w, r
+}
+
+// waitReading waits until a thread of pid is blocked in read(2) on its
+// standard input, for count bytes (0: any count). Debian's multilog
+// blocks ALRM and TERM but in read(2): one that comes while it works is
+// acted on only after its next read returns, when more input comes. So
+// the tests signal it when it waits in read(2), as a log service's
+// multilog does almost all the time.
+func waitReading(t *testing.T, pid, count int) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		require.NoError(c, err)
+		reading := false
+		for _, task := range tasks {
+			b, _ := os.ReadFile(task)
+			f := strings.Fields(string(b))
+			if len(f) > 3 && f[0] == fmt.Sprint(unix.SYS_READ) && f[1] == "0x0" && (count == 0 || f[3] == fmt.Sprintf("%#x", count)) {
+				reading = true
+			}
+		}
+		require.True(c, reading, "pid %d in read(0, buf, %d)", pid, count)
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// logDirList lists a log directory: each file's name (TAI64N stamps
+// replaced), mode and contents, in name order (old files oldest first).
+func logDirList(t require.TestingT, dir string) []string {
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var list []string
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		list = append(list, fmt.Sprintf("%s %v %q", tai64n.ReplaceAllLiteralString(e.Name(), stamp), fi.Mode(), b))
+	}
+	return list
+}
+
+// ALRM: multilog rotates a non-empty current at once (svc -a on a log
+// service), as a full one: the same old files (mode 0744, nNUM applied)
+// and the same current as Debian's multilog; an empty current stays.
+func TestMultilogAlarm(t *testing.T) {
+	lists := map[string][]string{}
+	for _, prog := range []string{"multilog", "svinit"} {
+		dir, cmd, w, _ := multilogStart(t, prog, "n3", "./log", "-*", "./none")
+		log := filepath.Join(dir, "log")
+		alarm := func() {
+			if prog == "multilog" {
+				waitReading(t, cmd.Process.Pid, 0)
+			}
+			require.NoError(t, cmd.Process.Signal(unix.SIGALRM))
+		}
+		// want is log's listing: the old files, an empty current, lock, state.
+		want := func(old ...string) []string {
+			var list []string
+			for _, o := range old {
+				list = append(list, fmt.Sprintf("%s.s -rwxr--r-- %q", stamp, o))
+			}
+			return append(list, `current -rw-r--r-- ""`, `lock -rw------- ""`, `state -rw-r--r-- ""`)
+		}
+		for _, step := range []struct {
+			in  string
+			old []string
+		}{
+			{"one\ntwo\n", []string{"one\ntwo\n"}},
+			{"three\n", []string{"one\ntwo\n", "three\n"}},
+			{"four\nfive\n", []string{"three\n", "four\nfive\n"}}, // n3: two old files
+		} {
+			_, err := w.WriteString(step.in)
+			require.NoError(t, err)
+			requireFile(t, filepath.Join(log, "current"), step.in)
+			alarm()
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				require.Equal(c, want(step.old...), logDirList(c, log))
+			}, 10*time.Second, 10*time.Millisecond, "%s: after ALRM", prog)
+		}
+		// current is empty: nothing to rotate. (No input after it: if
+		// some came at once, it could be read before the signal is taken.)
+		alarm()
+		require.NoError(t, w.Close())
+		require.NoError(t, cmd.Wait(), "%s: %s", prog, cmd.Stderr)
+		require.Equal(t, want("three\n", "four\nfive\n")[:2], logDirList(t, log)[:2], "%s: the empty current is not rotated", prog)
+		lists[prog] = append(logDirList(t, log), logDirList(t, filepath.Join(dir, "none"))...)
+	}
+	require.Equal(t, lists["multilog"], lists["svinit"])
+}
+
+// requireFile waits until path holds want.
+func requireFile(t *testing.T, path, want string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		b, err := os.ReadFile(path)
+		require.NoError(c, err)
+		require.Equal(c, want, string(b))
+	}, 10*time.Second, 10*time.Millisecond)
+}
+
+// TERM: multilog reads on to the end of the line it is in, writes
+// everything out and exits 0, leaving its input at the first byte it has
+// not processed; between lines, at once. The same exit code, current and
+// input left as Debian's multilog's.
+func TestMultilogTerm(t *testing.T) {
+	type result struct {
+		code          int
+		current, rest string
+	}
+	term := func(prog, before, after string) result {
+		dir, cmd, w, r := multilogStart(t, prog, "./log")
+		_, err := w.WriteString(before)
+		require.NoError(t, err)
+		requireFile(t, filepath.Join(dir, "log", "current"), before[:strings.LastIndexByte(before, '\n')+1])
+		if prog == "multilog" {
+			waitReading(t, cmd.Process.Pid, 0)
+		}
+		require.NoError(t, cmd.Process.Signal(unix.SIGTERM))
+		if strings.HasSuffix(before, "\n") {
+			_ = cmd.Wait() // at once: after it, nothing more is read
+		} else {
+			// TERM taken: the rest of the line is read a byte at a time.
+			waitReading(t, cmd.Process.Pid, 1)
+		}
+		_, err = w.WriteString(after)
+		require.NoError(t, err)
+		if cmd.ProcessState == nil {
+			_ = cmd.Wait()
+		}
+		require.NoError(t, w.Close())
+		rest, err := io.ReadAll(r)
+		require.NoError(t, err)
+		return result{cmd.ProcessState.ExitCode(), readStamped(t, filepath.Join(dir, "log", "current")), string(rest)}
+	}
+	for _, c := range []struct {
+		before, after string
+		want          result
+	}{
+		{"one\ntwo", "three\nfour\n", result{0, "one\ntwothree\n", "four\n"}},
+		{"one\n", "two\n", result{0, "one\n", "two\n"}},
+	} {
+		real := term("multilog", c.before, c.after)
+		require.Equal(t, c.want, real, "Debian's multilog")
+		ours := term("svinit", c.before, c.after)
+		require.Equal(t, real, ours)
 	}
 }
