@@ -353,3 +353,50 @@ func TestMultilogTerm(t *testing.T) {
 		require.Equal(t, real, ours)
 	}
 }
+
+// Under svinit: svc -a on a log service rotates its current; svc -d (TERM)
+// ends multilog at a line's end and svc -u starts another on the same
+// pipe: the talker's lines are all there, whole, in order.
+func TestMultilogSignalsUnderSvinit(t *testing.T) {
+	logs := filepath.Join(t.TempDir(), "main")
+	root := makeTree(t, map[string]files{
+		"talker": {
+			"run":     sh("i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.005; done"),
+			"log/run": sh("exec " + svinit + " multilog n100 " + logs),
+		},
+	})
+	startTree(t, root)
+	talker, logDir := filepath.Join(root, "talker"), filepath.Join(root, "talker/log")
+	current := filepath.Join(logs, "current")
+	waitLines(t, current, 10)
+	_, _ = tool(t, "svc", "-a", logDir)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		old, err := filepath.Glob(filepath.Join(logs, "@*.s"))
+		require.NoError(c, err)
+		require.Len(c, old, 1)
+	}, 10*time.Second, 10*time.Millisecond, "svc -a: current rotated")
+	waitLines(t, current, 10)
+	logger := waitState(t, logDir, isUp, "logger up")
+	_, _ = tool(t, "svc", "-d", logDir)
+	stopped := waitState(t, logDir, isDown, "svc -d: multilog ended")
+	require.Equal(t, "exit 0", stopped.LastExit, "TERM: multilog exits 0")
+	_, _ = tool(t, "svc", "-u", logDir)
+	again := waitState(t, logDir, isUp, "logger up again")
+	require.NotEqual(t, logger.Pid, again.Pid)
+	n := len(lines(current))
+	waitLines(t, current, n+10)
+	_, _ = tool(t, "svc", "-p", talker)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		old, err := filepath.Glob(filepath.Join(logs, "@*.s"))
+		require.NoError(c, err)
+		sort.Strings(old)
+		var all []string
+		for _, f := range append(old, current) {
+			all = append(all, lines(f)...)
+		}
+		require.Greater(c, len(all), n+10)
+		for i, l := range all {
+			require.Equal(c, fmt.Sprintf("line %d", i+1), l)
+		}
+	}, 10*time.Second, 10*time.Millisecond, "every line, whole, in order")
+}
