@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,12 @@ type supervisor struct {
 	name  string
 	start func(root string) []string // argv of PID 1
 	procs []string                   // comm names of its own processes
-	hup   func(dir string) []string  // the control CLI that sends SIGHUP
+	hup   func(dir string) []string  // its own control CLI, which sends SIGHUP
 }
+
+// cSvc is Debian's C svc (daemontools'), the one client every supervisor's
+// supervise/control takes: its row compares the supervisors alone.
+func cSvc(dir string) []string { return []string{"/usr/bin/svc", "-h", dir} }
 
 var (
 	svinitPath  = flag.String("svinit", "svinit", "svinit binary")
@@ -44,6 +49,7 @@ var (
 	only        = flag.String("only", "", "measure this supervisor only")
 	stopOnly    = flag.Bool("shutdown-only", false, "measure the shutdown only")
 	stops       = flag.Int("stops", 5, "shutdown samples")
+	rowsFlag    = flag.String("rows", "all", "the rows to measure: all, or control (the two control rows alone)")
 )
 
 func supervisors() []supervisor {
@@ -51,8 +57,7 @@ func supervisors() []supervisor {
 	return []supervisor{
 		{"svinit", func(r string) []string { return []string{*svinitPath, "-s", r} }, []string{"svinit"},
 			func(d string) []string { return []string{svcLink, "-h", d} }},
-		{"daemontools", func(r string) []string { return []string{"/usr/bin/svscan", r} }, []string{"svscan", "supervise"},
-			func(d string) []string { return []string{"/usr/bin/svc", "-h", d} }},
+		{"daemontools", func(r string) []string { return []string{"/usr/bin/svscan", r} }, []string{"svscan", "supervise"}, cSvc},
 		{"runit", func(r string) []string { return []string{"/usr/bin/runsvdir", r} }, []string{"runsvdir", "runsv"},
 			func(d string) []string { return []string{"/usr/bin/sv", "hup", d} }},
 		{"s6", func(r string) []string { return []string{"/usr/bin/s6-svscan", "-c", "4096", r} }, []string{"s6-svscan", "s6-supervise"},
@@ -73,6 +78,10 @@ func main() {
 		}
 	}
 	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel())
+	if *rowsFlag != "all" && *rowsFlag != "control" {
+		fmt.Fprintf(os.Stderr, "supbench: -rows %s: not all or control\n", *rowsFlag)
+		os.Exit(2)
+	}
 	rows := []string{
 		"Memory Pss, 10 services (KiB, all supervisor processes)",
 		"Memory Pss, 100 services (KiB)",
@@ -81,17 +90,29 @@ func main() {
 		"Start-up, 100 services: launch → last service started (ms)",
 		"Start-up, 1000 services: launch → last service started (ms)",
 		"Restart after kill -9 (uptime > 1.5 s): kill → next start, median [min–max] (ms)",
-		"Control: spawn of CLI → HUP handler runs, median [min–max] (ms)",
+		ctlRows[0],
+		ctlRows[1],
 		fmt.Sprintf("Idle CPU, 100 services, ms CPU per %v (all supervisor processes): the first %v after start-up; then each of the next %d", *idle, *idle, *idleWindows-1),
 		"  times a supervisor thread was put on a CPU, in the same windows",
 		"Shutdown by kill -TERM of PID 1 (docker stop), 100 services → PID 1 gone, median [min–max] of 5 (ms)",
 		"  services that got SIGTERM (of 100)",
 	}
 	cells := make([][]string, len(rows))
-	for _, s := range sups {
-		col := measure(s)
-		for i := range rows {
-			cells[i] = append(cells[i], col[i])
+	switch {
+	case *rowsFlag == "control":
+		ctl := controlLatencies(sups)
+		rows, cells = ctlRows[:], ctl[:]
+	default:
+		for _, s := range sups {
+			col := measure(s)
+			for i := range rows {
+				cells[i] = append(cells[i], col[i])
+			}
+		}
+		if !*memOnly && !*stopOnly {
+			ctl := controlLatencies(sups) // every supervisor's tree at once, the samples alternating
+			at := slices.Index(rows, ctlRows[0])
+			cells[at], cells[at+1] = ctl[0], ctl[1]
 		}
 	}
 	fmt.Print("| metric |")
@@ -111,7 +132,7 @@ func main() {
 func measure(s supervisor) []string {
 	var col []string
 	if *stopOnly {
-		return append(make([]string, 10), shutdown(s)...)
+		return append(make([]string, 11), shutdown(s)...)
 	}
 	for _, n := range []int{10, 100, 1000} {
 		t := launch(s, n)
@@ -125,7 +146,7 @@ func measure(s supervisor) []string {
 		t.stop()
 	}
 	if *memOnly {
-		return append(col, make([]string, 8)...)
+		return append(col, make([]string, 9)...)
 	}
 	for _, n := range []int{100, 1000} {
 		t := launch(s, n)
@@ -133,7 +154,7 @@ func measure(s supervisor) []string {
 		col = append(col, fmt.Sprintf("%.0f", float64(last-t.launched)/1e6))
 		t.stop()
 	}
-	col = append(col, restartLatency(s), controlLatency(s))
+	col = append(col, restartLatency(s), "", "") // the control rows: controlLatencies
 	col = append(col, idleCPU(s)...)
 	col = append(col, shutdown(s)...)
 	return col
@@ -297,22 +318,54 @@ func waitEvent(dir, kind string, n int) int64 {
 	panic(kind + " event did not come")
 }
 
-func controlLatency(s supervisor) string {
-	t := launch(s, 1)
-	defer t.stop()
-	dir := t.dirs()[0]
-	t.waitStarted(1)
-	time.Sleep(1500 * time.Millisecond)
-	var lat []float64
-	for i := 0; i < *ctlSamples; i++ {
-		argv := s.hup(dir)
-		t0 := procs.Mono()
-		must(exec.Command(argv[0], argv[1:]...).Run())
-		ev := waitEvent(dir, "hup", i+1)
-		lat = append(lat, float64(ev-t0)/1e6)
-		time.Sleep(20 * time.Millisecond)
+// ctlRows are the control rows: each supervisor's own CLI (svinit's svc
+// applet, daemontools' svc, runit's sv hup, s6-svc -h), then Debian's C svc
+// against every supervisor.
+var ctlRows = [2]string{
+	"Control: spawn of CLI → HUP handler runs, median [min–max] (ms)",
+	"  the same with Debian's C svc -h (daemontools') against every supervisor",
+}
+
+// controlLatencies runs one service under every supervisor at once and
+// sends it SIGHUP -ctl times with each supervisor's own CLI and with Debian's
+// C svc, the samples alternating (supervisor by supervisor, client by
+// client) so that the load of the moment falls on all alike. It returns the
+// two rows' cells.
+func controlLatencies(sups []supervisor) [2][]string {
+	trees := make([]*tree, len(sups))
+	dirs := make([]string, len(sups))
+	for i, s := range sups {
+		trees[i] = launch(s, 1)
+		defer trees[i].stop()
+		dirs[i] = trees[i].dirs()[0]
 	}
-	return spread(lat)
+	for _, t := range trees {
+		t.waitStarted(1)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	lat := make([][2][]float64, len(sups))
+	for n := 1; n <= *ctlSamples; n++ {
+		for i, s := range sups {
+			for c, argv := range [2][]string{s.hup(dirs[i]), cSvc(dirs[i])} {
+				lat[i][c] = append(lat[i][c], hupLatency(dirs[i], argv, 2*n-1+c))
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	var out [2][]string
+	for i := range sups {
+		out[0] = append(out[0], spread(lat[i][0]))
+		out[1] = append(out[1], spread(lat[i][1]))
+	}
+	return out
+}
+
+// hupLatency runs argv and waits for the n-th hup of the service in dir:
+// the time from the spawn to its HUP handler, in ms.
+func hupLatency(dir string, argv []string, n int) float64 {
+	t0 := procs.Mono()
+	must(exec.Command(argv[0], argv[1:]...).Run())
+	return float64(waitEvent(dir, "hup", n)-t0) / 1e6
 }
 
 // idleCPU: the CPU time and the times on a CPU of the supervisor's
