@@ -1,11 +1,9 @@
 package pid1
 
 import (
-	"bufio"
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/svinit/svinit/internal/svlog"
@@ -62,29 +60,29 @@ func closeExtraFds() {
 	}
 }
 
-// inheritedSignals reads SigBlk and SigIgn of svinit's main thread.
+// inheritedSignals are the calling thread's signal mask and the signals
+// ignored now: what /proc/self/status calls SigBlk and SigIgn on svinit's
+// main thread, asked of the kernel directly (rt_sigprocmask, rt_sigaction)
+// — it runs in every applet's start-up (single.go's startMask), where
+// opening a file would also start the runtime's netpoller.
 func inheritedSignals() (blocked, ignored uint64) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, 0
+	var set unix.Sigset_t
+	if unix.PthreadSigmask(unix.SIG_SETMASK, nil, &set) == nil {
+		blocked = set.Val[0]
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		switch k {
-		case "SigBlk":
-			blocked = n
-		case "SigIgn":
-			ignored = n
+	for sig := 1; sig <= 64; sig++ {
+		var old [4]uint64 // handler, flags, restorer, mask
+		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
+			uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		if errno == 0 && old[0] == sigIgn {
+			ignored |= 1 << (sig - 1)
 		}
 	}
 	return blocked, ignored
 }
+
+// sigIgn is SIG_IGN, a handler of 1.
+const sigIgn = 1
 
 // setDefault sets one signal's disposition to SIG_DFL with rt_sigaction.
 func setDefault(sig int) {
