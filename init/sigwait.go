@@ -30,10 +30,14 @@ import (
 // when sent by two processes. Only wakeSig is blocked, so that stop's wake,
 // even sent between the done check and the wait, stays pending until taken.
 
-func init() {
-	// The main goroutine keeps the main thread (cmd/'s main runs Run on it).
-	runtime.LockOSThread()
-}
+// KeepMainThread keeps the main goroutine on the main thread for good, as
+// the waiting above needs (cmd/'s main runs Run on it). Only a call during
+// package initialisation is sure to hold the main thread: the runtime runs
+// init on it and the lock then outlives main's start. cmd/svinit calls it
+// there for every program but the clients (svc, svstat, ...), which have
+// no use for it: the lock also starts the runtime's template thread, a
+// clone at every start.
+func KeepMainThread() { runtime.LockOSThread() }
 
 // wakeSig, sent to the waiting thread alone, tells it the loop has ended
 // (SIGCONT has no effect on a process that is not stopped).

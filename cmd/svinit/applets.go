@@ -1,5 +1,11 @@
 package main
 
+import (
+	"os"
+
+	pid1 "github.com/svinit/svinit/init"
+)
+
 // applets is the table of programs in the binary, by name.
 var applets map[string]applet
 
@@ -37,4 +43,12 @@ func init() {
 
 		"supervisord": runSupervisord, "--supervisord": runSupervisordFile, "supervisord-run": runSupervisordRun, "supervisord-logger": runSupervisordLogger, "supervisorctl": runSupervisorctl,
 	}
+	if name, _ := pick(os.Args); !clients[name] {
+		pid1.KeepMainThread() // here: in package initialisation, on the main thread
+	}
 }
+
+// clients only talk to a running supervisor and exit: they start without
+// what the inits need (pid1.KeepMainThread).
+var clients = map[string]bool{"svc": true, "svstat": true, "svok": true, "sv": true,
+	"svscanctl": true, "svwait": true, "supervisorctl": true}
