@@ -25,6 +25,7 @@ type Mux struct {
 	poll  *poller.Poller
 	mu    sync.Mutex
 	pipes map[poller.Token]*Pipe
+	buf   []byte // copy's read buffer: made by New, not at package init (every applet's start)
 }
 
 // Pipe is one stream of one service: svinit keeps W open and gives it to
@@ -44,7 +45,7 @@ func New() (*Mux, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mux{poll: p, pipes: map[poller.Token]*Pipe{}}, nil
+	return &Mux{poll: p, pipes: map[poller.Token]*Pipe{}, buf: make([]byte, 64<<10)}, nil
 }
 
 // Add makes a pipe whose lines come out as "service: line" on stream.
@@ -100,16 +101,14 @@ func (m *Mux) Close(p *Pipe) {
 	unix.Close(p.r)
 }
 
-var readBuf = make([]byte, 64<<10)
-
 // copy reads what the pipe has and writes every whole line.
 func (m *Mux) copy(p *Pipe) {
 	for {
-		n, err := unix.Read(p.r, readBuf)
+		n, err := unix.Read(p.r, m.buf)
 		if n <= 0 || err != nil {
 			return
 		}
-		m.lines(p, readBuf[:n])
+		m.lines(p, m.buf[:n])
 	}
 }
 
