@@ -1,6 +1,12 @@
 // Command svinit is a multi-call binary: PID 1 and service supervisor, and the
 // daemontools/runit client applets. The applet is chosen by the basename of
 // argv[0] (a symlink named svc) or by argv[1] (svinit svc -h DIR).
+//
+// updatemaxprocs=0: no goroutine and no once-a-second cgroup read by sysmon
+// to follow a changing CPU limit, at every applet's start; svinit itself
+// sets GOMAXPROCS to 1 (init/steps.go), which turns that off anyway.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (
