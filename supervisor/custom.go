@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"os"
 	"path/filepath"
 
 	"github.com/svinit/svinit/internal/poller"
@@ -112,8 +111,7 @@ func customScripts(v *service, c byte) (before, after string) {
 // controlScript is ./control/c if it is an executable file.
 func controlScript(v *service, c byte) string {
 	path := filepath.Join(v.dir, "control", string(c))
-	st, err := os.Stat(path)
-	if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+	if !isExecutableFile(path) { // raw: nowake.go
 		return ""
 	}
 	return path

@@ -212,8 +212,8 @@ func (s *Supervisor) controlReady(v *service) {
 	fd := int(v.sup.Control.Fd())
 	buf := make([]byte, 512)
 	for !v.released {
-		n, err := unix.Read(fd, buf)
-		if n <= 0 || err != nil {
+		n := readNow(fd, buf)
+		if n <= 0 {
 			break
 		}
 		s.control(v, string(buf[:n]))

@@ -26,6 +26,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -130,7 +131,7 @@ func (p *Poller) epollWait(events []unix.EpollEvent) (int, error) {
 	var n int
 	var err error
 	rerr := p.rc.Read(func(fd uintptr) bool {
-		n, err = unix.EpollWait(int(fd), events, 0)
+		n, err = epollWaitNow(int(fd), events)
 		return n > 0 || err != nil
 	})
 	if rerr != nil {
@@ -138,4 +139,17 @@ func (p *Poller) epollWait(events []unix.EpollEvent) (int, error) {
 		return unix.EpollWait(p.epfd, events, -1)
 	}
 	return n, err
+}
+
+// epollWaitNow is epoll_wait with a timeout of 0 as a raw system call: it
+// never blocks, and unlike unix.EpollWait it does not tell the runtime it
+// enters a system call, which would wake the runtime's sleeping monitor
+// thread (sysmon) at every control byte.
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
