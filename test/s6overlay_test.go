@@ -18,10 +18,10 @@ import (
 // An s6-overlay image under svinit, with nothing changed: svinit is /init's
 // name (a link named init), the image's /etc layer is laid over the host's
 // /etc with overlayfs and /run is a fresh tmpfs, in a mount namespace of
-// the PID namespace svinit is PID 1 of. with-contenv and printcontenv are
-// in /usr/bin (a read-only overlay of the host's /usr/bin with the two
-// links), where s6-overlay's symlinks tarball puts them, so the scripts'
-// #!/usr/bin/with-contenv works. What the scripts do is appended to a log
+// the PID namespace svinit is PID 1 of. with-contenv, printcontenv and the
+// s6-* chain-loaders are in /usr/bin (a read-only overlay of the host's
+// /usr/bin with the links svinit --install makes), where s6-overlay's
+// symlinks tarball puts them, so the scripts' #!/usr/bin/with-contenv works. What the scripts do is appended to a log
 // file outside the namespace: the test's events.
 
 // s6Image is an image's files, by path under /etc, with @EV@ standing for
@@ -115,10 +115,8 @@ func startS6Image(t *testing.T, img s6Image, o s6Opts, cmd ...string) *ovRun {
 		require.NoError(t, os.WriteFile(full, []byte(strings.ReplaceAll(content, "@EV@", events)), mode))
 	}
 	bin := filepath.Join(dir, "usrbin")
-	require.NoError(t, os.MkdirAll(bin, 0o755))
-	for _, n := range []string{"with-contenv", "printcontenv"} {
-		require.NoError(t, os.Symlink(svinit, filepath.Join(bin, n)))
-	}
+	out, code := tool(t, "svinit", "--install", bin)
+	require.Equal(t, 0, code, out)
 	initLink := filepath.Join(dir, "init")
 	require.NoError(t, os.Symlink(svinit, initLink))
 	etcMount := "mount -t overlay overlay -o lowerdir=/etc,upperdir=" + up + ",workdir=" + filepath.Join(dir, "work") + " /etc"
