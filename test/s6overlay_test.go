@@ -226,3 +226,37 @@ func TestS6OverlayRefused(t *testing.T) {
 	require.Contains(t, r.stderr.String(), `/etc/s6-overlay/s6-rc.d/odd/type: not a service type (longrun, oneshot or bundle): "pipeline"`)
 	r.before("init-data up", "db ready", "cmd")
 }
+
+// /etc/fix-attrs.d runs before cont-init: owners and modes as its lines
+// say (recursively), with s6-overlay's deprecation warning. A bad line is
+// an error naming the file and the line; with S6_BEHAVIOUR_IF_STAGE2_FAILS=2
+// the container stops before cont-init, with 0 it goes on.
+func TestS6OverlayFixAttrs(t *testing.T) {
+	img := cmdImage(s6Image{
+		"app/data/one":          "1\n",
+		"app/data/sub/two":      "2\n",
+		"fix-attrs.d/01-app":    "# the app's data\n/etc/app/data true daemon:bin 0640 2750\n",
+		"cont-init.d/10-report": "#!/bin/sh\necho \"cont-init attrs $(stat -c '%U:%G:%a' /etc/app/data /etc/app/data/one /etc/app/data/sub /etc/app/data/sub/two | tr '\\n' ' ')\" >> @EV@\n",
+	})
+	r := startS6Image(t, img, s6Opts{}, "/etc/s6-overlay/scripts/cmd")
+	require.Equal(t, 5, r.wait(20*time.Second), "stderr: %s", r.stderr)
+	r.before("cont-init attrs daemon:bin:2750 daemon:bin:640 daemon:bin:2750 daemon:bin:640 ", "app run", "cmd")
+	require.Contains(t, r.stderr.String(), "fix-attrs: info: applying /etc/fix-attrs.d/01-app\n")
+	require.Contains(t, r.stderr.String(), "fix-attrs: warning: fix-attrs is deprecated")
+
+	img["fix-attrs.d/02-bad"] = "/etc/app/data true daemon 0640\n"
+	for b, code := range map[string]int{"0": 5, "2": 1} {
+		t.Run(b, func(t *testing.T) {
+			r := startS6Image(t, img, s6Opts{env: []string{"S6_BEHAVIOUR_IF_STAGE2_FAILS=" + b}}, "/etc/s6-overlay/scripts/cmd")
+			require.Equal(t, code, r.wait(20*time.Second), "stderr: %s", r.stderr)
+			require.Contains(t, r.stderr.String(), "fix-attrs: error: /etc/fix-attrs.d/02-bad line 1: 4 fields, not 5")
+			if b == "2" {
+				require.Contains(t, r.stderr.String(), "fix-attrs: warning: some fix files failed to apply")
+				require.Equal(t, -1, r.index("cont-init attrs"), "no cont-init script")
+				require.Equal(t, -1, r.index("cmd"), "no CMD")
+			} else {
+				r.before("cont-init attrs", "cmd")
+			}
+		})
+	}
+}

@@ -12,9 +12,9 @@ func TestPickS6Overlay(t *testing.T) {
 	name, args := pick([]string{"/init", "nginx", "-g", "daemon off;"})
 	require.Equal(t, "init", name)
 	require.Equal(t, []string{"nginx", "-g", "daemon off;"}, args, "every argument is the CMD")
-	name, args = pick([]string{"/usr/local/sbin/svinit", "--s6-overlay-stage", "cont-init", "0", "2", "5000", "/"})
+	name, args = pick([]string{"/usr/local/sbin/svinit", "--s6-overlay-stage", "cont-init", "0", "2", "5000", "0", "/"})
 	require.Equal(t, "--s6-overlay-stage", name)
-	require.Equal(t, []string{"cont-init", "0", "2", "5000", "/"}, args)
+	require.Equal(t, []string{"cont-init", "0", "2", "5000", "0", "/"}, args)
 	for _, n := range []string{"with-contenv", "printcontenv"} {
 		name, _ = pick([]string{"/command/" + n, "sh"})
 		require.Equal(t, n, name)

@@ -28,6 +28,7 @@ type Knobs struct {
 	Logging        int           // S6_LOGGING (0)
 	KeepEnv        bool          // S6_KEEP_ENV
 	CmdArg0        []string      // S6_CMD_ARG0: words put before the CMD
+	FixAttrsHidden bool          // S6_FIX_ATTRS_HIDDEN: fix-attrs.d recursion changes dot files too
 }
 
 // DefaultKnobs are s6-overlay's defaults (its README).
@@ -46,7 +47,6 @@ var unhonoured = map[string]string{
 	"S6_LOGGING_SCRIPT":      "svinit has no catch-all logger (S6_LOGGING 0 only)",
 	"S6_CATCHALL_USER":       "svinit has no catch-all logger (S6_LOGGING 0 only)",
 	"S6_SYNC_DISKS":          "svinit does not sync the file systems at the end",
-	"S6_FIX_ATTRS_HIDDEN":    "svinit does not run fix-attrs.d (deprecated in s6-overlay v3)",
 	"S6_WAIT_FOR_CLOSING_FD": "svinit does not wait for an fd to close at the end",
 	"S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES": "svinit does not check /run's permissions",
 }
@@ -57,7 +57,7 @@ var honoured = map[string]bool{
 	"S6_BEHAVIOUR_IF_STAGE2_FAILS": true, "S6_CMD_WAIT_FOR_SERVICES_MAXTIME": true,
 	"S6_SERVICES_GRACETIME": true, "S6_KILL_GRACETIME": true, "S6_KILL_FINISH_MAXTIME": true,
 	"S6_CMD_RECEIVE_SIGNALS": true, "S6_READ_ONLY_ROOT": true, "S6_VERBOSITY": true,
-	"S6_LOGGING": true, "S6_KEEP_ENV": true, "S6_CMD_ARG0": true,
+	"S6_LOGGING": true, "S6_KEEP_ENV": true, "S6_CMD_ARG0": true, "S6_FIX_ATTRS_HIDDEN": true,
 	// svinit's readiness is its own: no race to sleep over, and the CMD
 	// always waits for the services (S6_CMD_WAIT_FOR_SERVICES=1).
 	"S6_SERVICES_READYTIME": true, "S6_CMD_WAIT_FOR_SERVICES": true,
@@ -120,6 +120,7 @@ func ReadKnobs(environ []string) (Knobs, []string) {
 		warns = append(warns, fmt.Sprintf("S6_LOGGING=%d is not honoured: svinit has no catch-all logger in /var/log/s6-uncaught-logs; everything goes to its stdout and stderr (S6_LOGGING=0)", k.Logging))
 	}
 	flag("S6_KEEP_ENV", &k.KeepEnv)
+	flag("S6_FIX_ATTRS_HIDDEN", &k.FixAttrsHidden)
 	if f := strings.Fields(vars["S6_CMD_ARG0"]); len(f) > 0 {
 		k.CmdArg0 = f
 	}

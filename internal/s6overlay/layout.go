@@ -31,7 +31,7 @@ const (
 const ContInit = "legacy-cont-init"
 
 // StageApplet is the hidden applet the generated cont-init oneshot runs:
-// EXE --s6-overlay-stage cont-init|cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS.
+// EXE --s6-overlay-stage cont-init|cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT.
 const StageApplet = "--s6-overlay-stage"
 
 // HaltApplet is the hidden applet behind /run/s6/basedir/bin/halt, the
@@ -287,14 +287,18 @@ func resolve(srcs map[string]*source, top []string) ([]string, []error) {
 	return out, probs
 }
 
-// writeContInit writes the oneshot that runs the cont-init scripts (up)
-// and the cont-finish scripts (down).
+// writeContInit writes the oneshot that runs fix-attrs.d and the cont-init
+// scripts (up) and the cont-finish scripts (down).
 func (l Layout) writeContInit() error {
 	dir := filepath.Join(l.path(ServiceDir), ContInit)
 	k := l.Knobs
 	args := func(stage string) []string {
+		hidden := "0"
+		if k.FixAttrsHidden {
+			hidden = "1"
+		}
 		return []string{l.Exe, StageApplet, stage, strconv.Itoa(k.Behaviour), strconv.Itoa(k.Verbosity),
-			strconv.FormatInt(k.FinishMax.Milliseconds(), 10), l.Root}
+			strconv.FormatInt(k.FinishMax.Milliseconds(), 10), hidden, l.Root}
 	}
 	files := map[string]string{
 		"type": "oneshot\n",

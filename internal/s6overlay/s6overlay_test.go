@@ -132,7 +132,7 @@ func TestBuild(t *testing.T) {
 	require.Contains(t, read("db/undo"), "exec '/usr/local/bin/dump-db'\n")
 	require.Equal(t, ContInit+"\n", read("db/depends"))
 	require.Equal(t, ContInit+"\napi\ndb\n", read("legacy/depends"))
-	require.Contains(t, read(ContInit+"/run"), "'/init' '--s6-overlay-stage' 'cont-init' '0' '2' '5000'")
+	require.Contains(t, read(ContInit+"/run"), "'/init' '--s6-overlay-stage' 'cont-init' '0' '2' '5000' '0'")
 	require.NoFileExists(t, filepath.Join(live, ContInit, "essential"))
 	b, err := os.ReadFile(filepath.Join(root, ContEnvDir, "X"))
 	require.NoError(t, err)

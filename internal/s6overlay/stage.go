@@ -17,21 +17,24 @@ import (
 
 // Stage is the hidden applet behind the cont-init oneshot:
 //
-//	cont-init   BEHAVIOUR VERBOSITY MAXTIME_MS ROOT
-//	cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS ROOT
+//	cont-init   BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT
+//	cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT
 //
 // It runs ROOT/etc/cont-init.d/* (or cont-finish.d/*) one after the other
-// in lexical order, with s6-overlay's messages. cont-init: every script
+// in lexical order, with s6-overlay's messages. cont-init: first the files
+// of ROOT/etc/fix-attrs.d (FixAttrs); if one failed, BEHAVIOUR 1 warns and
+// 2 exits 1 before any cont-init script, as s6-overlay's fix-attrs oneshot,
+// which legacy-cont-init depends on, fails then. Then every script
 // runs; if one exited non-zero, BEHAVIOUR 1 warns and 2 exits 1 (the
 // oneshot fails, and it is essential then: the container stops). cont-finish:
 // each script is killed after MAXTIME_MS (0: no limit); the stage exits 0.
 // It runs in a child of PID 1 and waits for its own children.
 func Stage(args []string, stderr io.Writer) int {
-	if len(args) != 5 {
-		fmt.Fprintf(stderr, "s6-overlay-stage: usage: cont-init|cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS ROOT\n")
+	if len(args) != 6 {
+		fmt.Fprintf(stderr, "s6-overlay-stage: usage: cont-init|cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT\n")
 		return 100
 	}
-	nums := make([]int, 3)
+	nums := make([]int, 4)
 	for i := range nums {
 		n, err := strconv.Atoi(args[1+i])
 		if err != nil || n < 0 {
@@ -40,10 +43,18 @@ func Stage(args []string, stderr io.Writer) int {
 		}
 		nums[i] = n
 	}
-	b, v, maxMs := nums[0], nums[1], nums[2]
-	root := args[4]
+	b, v, maxMs, hidden := nums[0], nums[1], nums[2], nums[3] != 0
+	root := args[5]
 	switch args[0] {
 	case "cont-init":
+		if FixAttrs(filepath.Join(root, FixAttrsDir), hidden, v, stderr) && b != 0 {
+			if v >= 1 {
+				fmt.Fprintf(stderr, "fix-attrs: warning: some fix files failed to apply\n")
+			}
+			if b >= 2 {
+				return 1
+			}
+		}
 		return contInit(filepath.Join(root, ContInitDir), b, v, stderr)
 	case "cont-finish":
 		contFinish(filepath.Join(root, ContFinDir), v, time.Duration(maxMs)*time.Millisecond, stderr)
