@@ -17,7 +17,8 @@ import (
 func cmdImage(extra s6Image) s6Image {
 	img := s6Image{
 		"s6-overlay/s6-rc.d/app/type":                "longrun\n",
-		"s6-overlay/s6-rc.d/app/run":                 "#!/bin/sh\necho \"app run\" >> @EV@\nexec sleep 1000\n",
+		"s6-overlay/s6-rc.d/app/run":                 "#!/bin/sh\necho \"app run\" >> @EV@\necho >&3\nexec 3>&- sleep 1000\n",
+		"s6-overlay/s6-rc.d/app/notification-fd":     "3\n", // ready after its line: the line comes before the CMD's
 		"s6-overlay/s6-rc.d/user/contents.d/app":     "",
 		"s6-overlay/s6-rc.d/app/dependencies.d/base": "",
 		"s6-overlay/scripts/cmd":                     "#!/bin/sh\necho \"cmd GREETING=[$GREETING]\" >> @EV@\nexit 5\n",
@@ -57,12 +58,12 @@ func TestS6KnobBehaviourIfStage2Fails(t *testing.T) {
 	}
 }
 
-// S6_CMD_WAIT_FOR_SERVICES_MAXTIME: db never notifies its readiness. With
+// S6_CMD_WAIT_FOR_SERVICES_MAXTIME: app never notifies its readiness. With
 // S6_BEHAVIOUR_IF_STAGE2_FAILS=2 the container stops at the deadline
 // (svinit's --ready-timeout: 124); below 2 the CMD starts anyway.
 func TestS6KnobWaitForServicesMaxtime(t *testing.T) {
 	img := cmdImage(s6Image{
-		"s6-overlay/s6-rc.d/app/notification-fd": "3\n",
+		"s6-overlay/s6-rc.d/app/run": "#!/bin/sh\necho \"app run\" >> @EV@\nexec sleep 1000\n",
 	})
 	for _, tc := range []struct {
 		b    string

@@ -240,7 +240,8 @@ func TestS6OverlayFixAttrs(t *testing.T) {
 	})
 	r := startS6Image(t, img, s6Opts{}, "/etc/s6-overlay/scripts/cmd")
 	require.Equal(t, 5, r.wait(20*time.Second), "stderr: %s", r.stderr)
-	r.before("cont-init attrs daemon:bin:2750 daemon:bin:640 daemon:bin:2750 daemon:bin:640 ", "app run", "cmd")
+	r.before("cont-init attrs daemon:bin:2750 daemon:bin:640 daemon:bin:2750 daemon:bin:640 ", "cmd")
+	r.before("cont-init attrs", "app run") // app needs no readiness: its line may follow the CMD's
 	require.Contains(t, r.stderr.String(), "fix-attrs: info: applying /etc/fix-attrs.d/01-app\n")
 	require.Contains(t, r.stderr.String(), "fix-attrs: warning: fix-attrs is deprecated")
 
