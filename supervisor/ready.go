@@ -168,9 +168,14 @@ func (s *Supervisor) setReady(v *service) {
 // owner (the main command may be waiting).
 func (s *Supervisor) readinessChanged() {
 	for _, w := range s.services {
-		if w.st.phase == phaseWait && s.blockedBy(w) == "" {
-			s.dispatch(w, event{kind: evDepsReady})
+		if w.st.phase != phaseWait {
+			continue
 		}
+		if why := s.blockedBy(w); why != "" {
+			w.waiting = why // what it waits for now, not what it waited for first
+			continue
+		}
+		s.dispatch(w, event{kind: evDepsReady})
 	}
 	s.notify(Notice{Kind: NoticeReadiness})
 }
