@@ -83,6 +83,7 @@ func Run(cfg Config) int {
 	}()
 	in.waiter.wait(in.reaper, in.sigs)
 	c := <-code
+	in.s6.stopLogger()
 	c = in.s6.exitCode(c)
 	writeTermination(in.cfg.TerminationLog, in.term.reason, c)
 	return c
@@ -115,7 +116,9 @@ func (in *initProc) startMain() {
 	in.pending = false
 	stopTimer(in.timers.ready)
 	in.timers.ready = nil
-	p, err := in.reaper.Start(mainSpec(in.cfg.Argv))
+	spec := mainSpec(in.cfg.Argv)
+	spec.Files = in.s6.mainFiles()
+	p, err := in.reaper.Start(spec)
 	if err != nil {
 		svlog.Fatal("%v", err)
 		in.term.failed("main command: %v", err)

@@ -181,15 +181,52 @@ func TestS6KnobVerbosity(t *testing.T) {
 	}
 }
 
-// S6_LOGGING=1 or 2 (a catch-all logger) is not svinit's: named in a
-// warning at start, and everything still goes to stdout/stderr. Every
-// other S6_* variable svinit does not act on is named too.
+// S6_LOGGING: the catch-all logger in /run/uncaught-logs (multilog, with
+// S6_LOGGING_SCRIPT's directives). 1: svinit's lines and the services'
+// output are logged there, the CMD still writes to stdout; 2: the CMD's
+// output is logged too, nothing reaches stdout. The CMD shows the log
+// (through the events file) once the last line it expects is there (the
+// logger writes on its own time). A variable svinit
+// does not act on is still named in a warning on stderr.
 func TestS6KnobLogging(t *testing.T) {
-	r := startS6Image(t, cmdImage(nil), s6Opts{env: []string{"S6_LOGGING=1", "S6_STAGE2_HOOK=/bin/true"}}, "/etc/s6-overlay/scripts/cmd")
-	require.Equal(t, 5, r.wait(20*time.Second))
-	require.Contains(t, r.stderr.String(), "svinit: warning: s6-overlay: S6_LOGGING=1 is not honoured")
-	require.Contains(t, r.stderr.String(), "svinit: warning: s6-overlay: S6_STAGE2_HOOK is not honoured")
-	r.before("app run", "cmd")
+	img := cmdImage(s6Image{
+		"cont-init.d/10-say": "#!/bin/sh\necho \"cont-init says hi\"\n",
+		"s6-overlay/scripts/cmd": `#!/bin/sh
+echo "cmd out"
+for i in $(seq 200); do grep -q "$LAST" /run/uncaught-logs/current && break; sleep 0.05; done
+sed 's/^/log: /' /run/uncaught-logs/current >> @EV@
+echo "cmd GREETING=[$GREETING]" >> @EV@
+exit 5
+`,
+	})
+	for _, mode := range []string{"1", "2"} {
+		t.Run(mode, func(t *testing.T) {
+			r := startS6Image(t, img, s6Opts{env: []string{"S6_LOGGING=" + mode, "S6_LOGGING_SCRIPT=n3 s100000 T",
+				"S6_STAGE2_HOOK=/bin/true"}}, "/usr/bin/env", "LAST="+map[string]string{"1": "legacy-cont-init: done", "2": "cmd out"}[mode], "/etc/s6-overlay/scripts/cmd")
+			require.Equal(t, 5, r.wait(20*time.Second), "stderr: %s", r.stderr)
+			require.Contains(t, r.stderr.String(), "svinit: warning: s6-overlay: S6_STAGE2_HOOK is not honoured")
+			require.NotContains(t, r.stderr.String(), "cont-init says hi")
+			require.NotContains(t, r.stdout.String(), "cont-init says hi")
+			require.Greater(t, r.index("log: "), -1, "the log: %q", r.lines())
+			var logged []string
+			for _, l := range r.lines() {
+				if strings.HasPrefix(l, "log: ") {
+					_, rest, ok := strings.Cut(strings.TrimPrefix(l, "log: "), " ")
+					require.True(t, ok, "an ISO 8601 stamp, then the line: %q", l)
+					logged = append(logged, rest)
+				}
+			}
+			require.Contains(t, logged, "legacy-cont-init: cont-init says hi")
+			require.Contains(t, logged, "legacy-cont-init: cont-init: info: running /etc/cont-init.d/10-say")
+			if mode == "1" {
+				require.Equal(t, "cmd out\n", r.stdout.String())
+				require.NotContains(t, logged, "cmd out")
+			} else {
+				require.Empty(t, r.stdout.String())
+				require.Contains(t, logged, "cmd out")
+			}
+		})
+	}
 }
 
 // S6_KEEP_ENV=1: the environment is not reset: the services and the CMD
@@ -203,4 +240,14 @@ func TestS6KnobKeepEnv(t *testing.T) {
 	r = startS6Image(t, img, s6Opts{env: []string{"GREETING=reset"}}, "/etc/s6-overlay/scripts/cmd")
 	require.Equal(t, 0, r.wait(20*time.Second), "stderr: %s", r.stderr)
 	r.waitLine("cmd GREETING=[] reset saved=3")
+}
+
+// An S6_LOGGING_SCRIPT svinit's multilog cannot take is a warning naming
+// it; nothing is lost: everything goes to stdout and stderr.
+func TestS6KnobLoggingBadScript(t *testing.T) {
+	img := cmdImage(s6Image{"cont-init.d/10-say": "#!/bin/sh\necho \"cont-init says hi\"\n"})
+	r := startS6Image(t, img, s6Opts{env: []string{"S6_LOGGING=1", "S6_LOGGING_SCRIPT=t T"}}, "/etc/s6-overlay/scripts/cmd")
+	require.Equal(t, 5, r.wait(20*time.Second), "stderr: %s", r.stderr)
+	require.Contains(t, r.stderr.String(), `svinit: warning: s6-overlay: S6_LOGGING=1: S6_LOGGING_SCRIPT="t T": both t and T: svinit's logger writes one stamp: everything goes to stdout and stderr`)
+	require.Contains(t, r.stdout.String()+r.stderr.String(), "cont-init says hi")
 }

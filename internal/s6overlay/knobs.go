@@ -29,12 +29,13 @@ type Knobs struct {
 	KeepEnv        bool          // S6_KEEP_ENV
 	CmdArg0        []string      // S6_CMD_ARG0: words put before the CMD
 	FixAttrsHidden bool          // S6_FIX_ATTRS_HIDDEN: fix-attrs.d recursion changes dot files too
+	LoggingScript  string        // S6_LOGGING_SCRIPT: the catch-all logger's directives
 }
 
 // DefaultKnobs are s6-overlay's defaults (its README).
 func DefaultKnobs() Knobs {
 	return Knobs{ServicesGrace: 3000 * time.Millisecond, KillGrace: 3000 * time.Millisecond,
-		FinishMax: 5000 * time.Millisecond, Verbosity: 2}
+		FinishMax: 5000 * time.Millisecond, Verbosity: 2, LoggingScript: DefaultLoggingScript}
 }
 
 // unhonoured are the S6_* variables svinit does not act on, with why: each
@@ -43,9 +44,8 @@ var unhonoured = map[string]string{
 	"S6_STAGE2_HOOK":         "svinit runs no stage-2 hook (the service database is not compiled at run time)",
 	"S6_RUNTIME_PROFILE":     "svinit reads /etc/s6-overlay and /etc/cont-*.d only",
 	"S6_RUNTIME_BUNDLEDIR":   "svinit reads the user bundles from /etc/s6-overlay only",
-	"S6_CMD_USE_TERMINAL":    "svinit has no catch-all logger: the CMD always writes to svinit's stdout and stderr",
-	"S6_LOGGING_SCRIPT":      "svinit has no catch-all logger (S6_LOGGING 0 only)",
-	"S6_CATCHALL_USER":       "svinit has no catch-all logger (S6_LOGGING 0 only)",
+	"S6_CMD_USE_TERMINAL":    "with S6_LOGGING 2 the CMD's output always goes to the catch-all logger",
+	"S6_CATCHALL_USER":       "svinit's catch-all logger runs in PID 1, as svinit's user",
 	"S6_SYNC_DISKS":          "svinit does not sync the file systems at the end",
 	"S6_WAIT_FOR_CLOSING_FD": "svinit does not wait for an fd to close at the end",
 	"S6_YES_I_WANT_A_WORLD_WRITABLE_RUN_BECAUSE_KUBERNETES": "svinit does not check /run's permissions",
@@ -58,6 +58,7 @@ var honoured = map[string]bool{
 	"S6_SERVICES_GRACETIME": true, "S6_KILL_GRACETIME": true, "S6_KILL_FINISH_MAXTIME": true,
 	"S6_CMD_RECEIVE_SIGNALS": true, "S6_READ_ONLY_ROOT": true, "S6_VERBOSITY": true,
 	"S6_LOGGING": true, "S6_KEEP_ENV": true, "S6_CMD_ARG0": true, "S6_FIX_ATTRS_HIDDEN": true,
+	"S6_LOGGING_SCRIPT": true,
 	// svinit's readiness is its own: no race to sleep over, and the CMD
 	// always waits for the services (S6_CMD_WAIT_FOR_SERVICES=1).
 	"S6_SERVICES_READYTIME": true, "S6_CMD_WAIT_FOR_SERVICES": true,
@@ -116,8 +117,12 @@ func ReadKnobs(environ []string) (Knobs, []string) {
 		warns = append(warns, fmt.Sprintf("S6_VERBOSITY=%d is honoured for cont-init/cont-finish only: svinit's own info lines are still printed", k.Verbosity))
 	}
 	num("S6_LOGGING", &k.Logging)
-	if k.Logging != 0 {
-		warns = append(warns, fmt.Sprintf("S6_LOGGING=%d is not honoured: svinit has no catch-all logger in /var/log/s6-uncaught-logs; everything goes to its stdout and stderr (S6_LOGGING=0)", k.Logging))
+	if k.Logging > 2 {
+		warns = append(warns, fmt.Sprintf("S6_LOGGING=%d is not 0, 1 or 2: 2 taken", k.Logging))
+		k.Logging = 2
+	}
+	if v := strings.TrimSpace(vars["S6_LOGGING_SCRIPT"]); v != "" {
+		k.LoggingScript = v
 	}
 	flag("S6_KEEP_ENV", &k.KeepEnv)
 	flag("S6_FIX_ATTRS_HIDDEN", &k.FixAttrsHidden)

@@ -40,18 +40,33 @@ func TestReadKnobs(t *testing.T) {
 	require.Empty(t, warns)
 	require.Equal(t, Knobs{Behaviour: 2, WaitMax: 1500 * time.Millisecond, ServicesGrace: 100 * time.Millisecond,
 		KillGrace: 200 * time.Millisecond, FinishMax: 300 * time.Millisecond, ReceiveSignals: true, ReadOnlyRoot: true,
-		Verbosity: 3, KeepEnv: true, CmdArg0: []string{"/bin/tini", "--"}}, k)
+		Verbosity: 3, KeepEnv: true, CmdArg0: []string{"/bin/tini", "--"}, LoggingScript: DefaultLoggingScript}, k)
 	require.Equal(t, 900*time.Millisecond, k.Grace(2))
 
-	_, warns = ReadKnobs([]string{"S6_LOGGING=1", "S6_STAGE2_HOOK=/x", "S6_KILL_GRACETIME=soon", "S6_CMD_RECEIVE_SIGNALS=0", "S6_VERBOSITY=1", "S6_NEW=1"})
+	k, warns = ReadKnobs([]string{"S6_LOGGING=3", "S6_LOGGING_SCRIPT=t n5", "S6_STAGE2_HOOK=/x", "S6_KILL_GRACETIME=soon", "S6_CMD_RECEIVE_SIGNALS=0", "S6_VERBOSITY=1", "S6_NEW=1"})
 	require.Equal(t, []string{
 		`S6_KILL_GRACETIME="soon" is not a whole number: default 3000 kept`,
 		"S6_CMD_RECEIVE_SIGNALS=0 is not honoured: svinit always passes docker stop's TERM to the CMD first, and stops the services once the CMD has exited",
 		"S6_VERBOSITY=1 is honoured for cont-init/cont-finish only: svinit's own info lines are still printed",
-		"S6_LOGGING=1 is not honoured: svinit has no catch-all logger in /var/log/s6-uncaught-logs; everything goes to its stdout and stderr (S6_LOGGING=0)",
+		"S6_LOGGING=3 is not 0, 1 or 2: 2 taken",
 		"S6_NEW is not honoured: svinit does not know this variable",
 		"S6_STAGE2_HOOK is not honoured: svinit runs no stage-2 hook (the service database is not compiled at run time)",
 	}, warns)
+	require.Equal(t, 2, k.Logging)
+	require.Equal(t, "t n5", k.LoggingScript)
+}
+
+// S6_LOGGING_SCRIPT as s6-log takes it (the stamp anywhere) becomes a
+// multilog script (the stamp first), the directory last.
+func TestCatchallScript(t *testing.T) {
+	got, err := CatchallScript(DefaultLoggingScript, CatchallDir)
+	require.NoError(t, err)
+	require.Equal(t, []string{"T", "n20", "s1000000", "/run/uncaught-logs"}, got)
+	got, err = CatchallScript("  ", "/d")
+	require.NoError(t, err)
+	require.Equal(t, []string{"/d"}, got)
+	_, err = CatchallScript("t n5 T", "/d")
+	require.ErrorContains(t, err, `S6_LOGGING_SCRIPT="t n5 T": both t and T`)
 }
 
 func TestEnv(t *testing.T) {
