@@ -168,4 +168,15 @@ func TestStageFixAttrs(t *testing.T) {
 	require.FileExists(t, mark, "with 0, cont-init goes on")
 	require.NotContains(t, out.String(), "some fix files failed")
 	require.Equal(t, 100, Stage([]string{"cont-init", "0", "1", "0", root}, &out), "the old five arguments")
+
+	// As a script's interpreter: the arguments on the script's second line.
+	require.NoError(t, os.Remove(mark))
+	l := Layout{Root: root, Exe: "/init", Knobs: DefaultKnobs()}
+	require.NoError(t, l.writeContInit())
+	run := filepath.Join(root, ServiceDir, ContInit, "run")
+	out.Reset()
+	require.Equal(t, 0, Stage([]string{run, ContInit}, &out), out.String())
+	require.FileExists(t, mark)
+	require.Contains(t, out.String(), "fix-attrs: error: ")
+	require.Equal(t, 111, Stage([]string{filepath.Join(root, "nonexistent")}, &out))
 }

@@ -302,8 +302,8 @@ func (l Layout) writeContInit() error {
 	}
 	files := map[string]string{
 		"type": "oneshot\n",
-		"run":  script("s6-overlay's cont-init: "+ContInitDir, args("cont-init")),
-		"undo": script("s6-overlay's cont-finish: "+ContFinDir, args("cont-finish")),
+		"run":  stageScript("s6-overlay's cont-init: "+ContInitDir, args("cont-init")),
+		"undo": stageScript("s6-overlay's cont-finish: "+ContFinDir, args("cont-finish")),
 	}
 	if k.Behaviour >= 2 {
 		files["essential"] = "" // a failed cont-init stops the container
@@ -388,6 +388,19 @@ func (l Layout) writeLegacy(name string, deps []string) error {
 		}
 	}
 	return nil
+}
+
+// stageScript is the stage applet's script: "#!EXE --s6-overlay-stage",
+// then its arguments on a line of their own (StageFile reads them): the
+// kernel runs svinit directly, no /bin/sh in between, at the start
+// (cont-init) and in the stop (cont-finish). A path the #! line cannot
+// hold (blanks, over 200 bytes) gets a /bin/sh script instead.
+func stageScript(from string, argv []string) string {
+	exe := argv[0]
+	if len(exe) > 200 || strings.ContainsAny(exe, " \t\n") || strings.ContainsAny(strings.Join(argv[2:], ""), " \t\n") {
+		return script(from, argv)
+	}
+	return "#!" + exe + " " + StageApplet + "\n" + strings.Join(argv[2:], " ") + "\n# made by svinit from " + from + "\n"
 }
 
 // script is a generated /bin/sh script that execs argv.

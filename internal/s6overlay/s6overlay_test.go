@@ -3,6 +3,7 @@ package s6overlay
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +148,8 @@ func TestBuild(t *testing.T) {
 	require.Contains(t, read("db/undo"), "exec '/usr/local/bin/dump-db'\n")
 	require.Equal(t, ContInit+"\n", read("db/depends"))
 	require.Equal(t, ContInit+"\napi\ndb\n", read("legacy/depends"))
-	require.Contains(t, read(ContInit+"/run"), "'/init' '--s6-overlay-stage' 'cont-init' '0' '2' '5000' '0'")
+	require.True(t, strings.HasPrefix(read(ContInit+"/run"), "#!/init --s6-overlay-stage\ncont-init 0 2 5000 0 "+root+"\n"), read(ContInit+"/run"))
+	require.True(t, strings.HasPrefix(read(ContInit+"/undo"), "#!/init --s6-overlay-stage\ncont-finish 0 2 5000 0 "+root+"\n"), read(ContInit+"/undo"))
 	require.NoFileExists(t, filepath.Join(live, ContInit, "essential"))
 	b, err := os.ReadFile(filepath.Join(root, ContEnvDir, "X"))
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 //	cont-init   BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT
 //	cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT
 //
+// or, as the interpreter of a generated script (#!EXE --s6-overlay-stage),
+// the script's path alone, its second line holding those arguments.
 // It runs ROOT/etc/cont-init.d/* (or cont-finish.d/*) one after the other
 // in lexical order, with s6-overlay's messages. cont-init: first the files
 // of ROOT/etc/fix-attrs.d (FixAttrs); if one failed, BEHAVIOUR 1 warns and
@@ -30,6 +33,22 @@ import (
 // each script is killed after MAXTIME_MS (0: no limit); the stage exits 0.
 // It runs in a child of PID 1 and waits for its own children.
 func Stage(args []string, stderr io.Writer) int {
+	// #!EXE --s6-overlay-stage: the script's path (then what its caller
+	// gave it: s6's ./run gets the service's name); its second line has
+	// the arguments.
+	if len(args) > 0 && len(args) < 6 && strings.ContainsRune(args[0], '/') {
+		b, err := os.ReadFile(args[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "s6-overlay-stage: %v\n", errstr.Unable("read", args[0], err))
+			return 111
+		}
+		lines := strings.SplitN(string(b), "\n", 3)
+		if len(lines) < 2 {
+			fmt.Fprintf(stderr, "s6-overlay-stage: %s: no arguments on its second line\n", args[0])
+			return 100
+		}
+		args = strings.Fields(lines[1])
+	}
 	if len(args) != 6 {
 		fmt.Fprintf(stderr, "s6-overlay-stage: usage: cont-init|cont-finish BEHAVIOUR VERBOSITY MAXTIME_MS FIX_ATTRS_HIDDEN ROOT\n")
 		return 100
