@@ -105,8 +105,13 @@ func (in *initProc) run() int {
 // maybeStartMain starts the main command once every service wanted up is
 // up and ready (at once without services).
 func (in *initProc) maybeStartMain() {
-	if !in.pending || in.phase != running || (in.sup != nil && len(in.sup.NotReady()) > 0) {
+	if !in.pending || in.phase != running || (in.sup != nil && len(in.sup.Pending()) > 0) {
 		return
+	}
+	if in.sup != nil {
+		if stuck := in.sup.NotReady(); len(stuck) > 0 {
+			svlog.Warn("starting %s: not waiting for the services whose dependency gave up: %s", in.cfg.Argv[0], strings.Join(stuck, ", "))
+		}
 	}
 	in.startMain()
 }

@@ -187,6 +187,8 @@ func (s *Supervisor) blockedBy(v *service) string {
 		switch {
 		case d == nil:
 			return "waiting for " + name + " (no such service)"
+		case d.st.gaveUp && !d.st.wantUp:
+			return "waiting for " + name + ", which gave up"
 		case d.st.policy.kind == oneshot && !d.st.done:
 			return "waiting for " + name + " to be done"
 		case !d.isReady():
@@ -211,10 +213,19 @@ func (s *Supervisor) sorted() []*service {
 
 // NotReady lists the services wanted up that are not up and ready, each
 // with why; empty means everything is ready.
-func (s *Supervisor) NotReady() []string {
+func (s *Supervisor) NotReady() []string { return s.notReady(false) }
+
+// Pending is NotReady less the services that wait for a dependency that
+// gave up (or for one that waits so): nothing starts them until someone
+// asks, as nothing starts the dependency — the main command does not wait
+// for them, as it does not wait for the dependency (s6-rc starts the CMD
+// when a oneshot failed, its dependents down).
+func (s *Supervisor) Pending() []string { return s.notReady(true) }
+
+func (s *Supervisor) notReady(settled bool) []string {
 	var out []string
 	for _, v := range s.sorted() {
-		if !v.st.wantUp || v.isReady() {
+		if !v.st.wantUp || v.isReady() || settled && s.stuck(v, map[*service]bool{}) {
 			continue
 		}
 		why := v.st.phase.String()
@@ -259,4 +270,20 @@ func (s *Supervisor) Snapshot() []ServiceStat {
 			HealthOutput: v.healthOut, Essential: v.cfg.essential, LastStart: v.started, NextRun: v.nextRun})
 	}
 	return out
+}
+
+// stuck: v waits for a dependency that gave up (not an essential one), or
+// for one that is stuck.
+func (s *Supervisor) stuck(v *service, seen map[*service]bool) bool {
+	if v.st.phase != phaseWait || seen[v] {
+		return false
+	}
+	seen[v] = true
+	for _, name := range v.cfg.depends {
+		// an essential one that gave up stops the container: not settled
+		if d := s.services[name]; d != nil && (d.st.gaveUp && !d.st.wantUp && !d.cfg.essential || s.stuck(d, seen)) {
+			return true
+		}
+	}
+	return false
 }

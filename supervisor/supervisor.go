@@ -318,6 +318,7 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 			v.lastErr = "gave up: the oneshot failed (" + v.lastExit + ") and is essential"
 		}
 		svlog.Warn("%s: %s", v.name, v.lastErr)
+		s.readinessChanged() // what waits for it waits for good now (Pending)
 	case actEssential:
 		s.notify(Notice{Kind: NoticeEssential, Name: v.name, Code: v.lastCode})
 	case actUndo:

@@ -304,6 +304,8 @@ func (l Layout) writeContInit() error {
 		"type": "oneshot\n",
 		"run":  stageScript("s6-overlay's cont-init: "+ContInitDir, args("cont-init")),
 		"undo": stageScript("s6-overlay's cont-finish: "+ContFinDir, args("cont-finish")),
+		// stage 2 is not run again when it failed (S6_BEHAVIOUR_IF_STAGE2_FAILS 0, 1: go on)
+		"restart": "never\n",
 	}
 	if k.Behaviour >= 2 {
 		files["essential"] = "" // a failed cont-init stops the container
@@ -346,6 +348,7 @@ func (l Layout) writeOneshot(s *source, deps []string) error {
 		"type":    "oneshot\n",
 		"run":     script(filepath.Join(s.dir, "up"), up),
 		"depends": strings.Join(deps, "\n") + "\n",
+		"restart": "never\n", // s6-rc runs a failed oneshot once: its dependents stay down
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "down")); err == nil {
 		down, err := ReadCommandLine(filepath.Join(s.dir, "down"))
