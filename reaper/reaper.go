@@ -2,6 +2,8 @@ package reaper
 
 import (
 	"errors"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -18,14 +20,17 @@ import (
 // started with Start are queued for the event loop; every other exit is an
 // orphan, counted and forgotten without waking the loop.
 //
-// The waiter waits through an io_uring (uring.go: one thread wake-up per
-// exit, as tini's sigtimedwait) and, where the kernel has none for it, in
-// waitid (about five: the Go runtime's monitor thread joins in each time).
-// Not on SIGCHLD: each signal wakes a chain of goroutines and threads in the
-// Go runtime.
+// The waiter blocks in waitid outside the Go scheduler and reaps orphans
+// there itself (orphans.go: one thread wake-up, waitid and wait4 per orphan,
+// as tini's sigtimedwait and waitpid). With SVINIT_REAPER=io_uring it waits
+// through an io_uring instead (uring.go: one wake-up per exit too, but each
+// through Go's network poller and scheduler: half as much CPU again under
+// an orphan storm). Not on SIGCHLD: each signal wakes a chain of goroutines
+// and threads in the Go runtime.
 //
 // Start and the reaping hold one lock, so a pid is looked up before it can be
-// used again: an exit can never be taken for a newer process with the same pid.
+// used again: an exit can never be taken for a newer process with the same
+// pid; reapOrphans takes no lock but reaps only pids no Start has handed out.
 type Reaper struct {
 	mu      sync.Mutex
 	procs   map[int]*Proc
@@ -39,7 +44,13 @@ type Reaper struct {
 	viaRing atomic.Bool // the ring has reported an exit (for tests)
 	// queueOrphans: orphans' exits are queued too, with a nil Proc (tini -w
 	// warns about each one it reaps).
-	queueOrphans atomic.Bool
+	queueOrphans uint32 // atomic: 1 = queue them
+	// For reapOrphans (orphans.go): the pids of started processes not yet
+	// reaped, Starts under way, the orphans reaped there, and its siginfo.
+	live          pidSet
+	starting      int32  // atomic
+	windowOrphans uint64 // atomic
+	info          unix.Siginfo
 }
 
 // Proc is one process started by Start.
@@ -47,8 +58,14 @@ type Proc struct {
 	Pid int
 }
 
-// New starts the waiter, with an io_uring where the kernel allows one.
-func New() *Reaper { return newReaper(true) }
+// WaiterEnv, set to "io_uring" in svinit's environment, makes the waiter
+// wait through an io_uring where the kernel allows one (bench/pid1bench
+// measures both waiters side by side).
+const WaiterEnv = "SVINIT_REAPER"
+
+// New starts the waiter: in waitid, or through an io_uring with
+// SVINIT_REAPER=io_uring.
+func New() *Reaper { return newReaper(os.Getenv(WaiterEnv) == "io_uring") }
 
 func newReaper(useRing bool) *Reaper {
 	r := &Reaper{
@@ -71,12 +88,15 @@ func newReaper(useRing bool) *Reaper {
 func (r *Reaper) Start(s Spec) (*Proc, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	atomic.AddInt32(&r.starting, 1)
+	defer atomic.AddInt32(&r.starting, -1)
 	pid, err := spawn(s)
 	if err != nil {
 		return nil, err
 	}
 	p := &Proc{Pid: pid}
 	r.procs[pid] = p
+	r.live.add(pid)
 	r.starts++
 	r.empty = false
 	select {
@@ -138,12 +158,12 @@ func (r *Reaper) Empty() bool {
 func (r *Reaper) Orphans() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.orphans
+	return r.orphans + int(atomic.LoadUint64(&r.windowOrphans))
 }
 
 // QueueOrphans makes Take return the exits of orphans as well, with a nil
 // Proc, from now on.
-func (r *Reaper) QueueOrphans() { r.queueOrphans.Store(true) }
+func (r *Reaper) QueueOrphans() { atomic.StoreUint32(&r.queueOrphans, 1) }
 
 // Close stops the waiter once no child is left.
 func (r *Reaper) Close() { close(r.closed) }
@@ -159,7 +179,7 @@ func (r *Reaper) wait(ring *waitRing) {
 		starts := r.starts
 		r.mu.Unlock()
 		var err error
-		ring, err = childExited(ring)
+		ring, err = r.childExited(ring)
 		if err == nil && ring != nil {
 			r.viaRing.Store(true)
 		}
@@ -172,15 +192,21 @@ func (r *Reaper) wait(ring *waitRing) {
 			}
 			continue
 		}
-		r.drain()
+		if r.drain() && ring == nil {
+			// Let the loop take the exits first: back in waitid this
+			// goroutine would keep the only P (GOMAXPROCS=1) until the
+			// runtime's monitor thread takes it, 20 µs or more.
+			runtime.Gosched()
+		}
 	}
 }
 
 // childExited blocks until some child has ended (nil) or none is left
-// (ECHILD): through the ring while it works, else in waitid. It returns the
-// ring to use next time: nil once given up. A kernel without
-// IORING_OP_WAITID (before 6.7) answers the ring with EINVAL.
-func childExited(ring *waitRing) (*waitRing, error) {
+// (ECHILD): through the ring while it works, else in waitid, reaping
+// orphans meanwhile (orphans.go). It returns the ring to use next time: nil
+// once given up. A kernel without IORING_OP_WAITID (before 6.7) answers the
+// ring with EINVAL.
+func (r *Reaper) childExited(ring *waitRing) (*waitRing, error) {
 	if ring != nil {
 		err := ring.childExited()
 		if err == nil || errors.Is(err, unix.ECHILD) || errors.Is(err, unix.EINTR) {
@@ -191,8 +217,10 @@ func childExited(ring *waitRing) (*waitRing, error) {
 		}
 		ring.close()
 	}
-	var info unix.Siginfo
-	return nil, unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT, nil)
+	if errno := reapOrphans(&r.info, &r.live, &r.starting, &r.queueOrphans, &r.windowOrphans); errno != 0 {
+		return nil, errno
+	}
+	return nil, nil
 }
 
 // idle marks that no child is left, unless one was started meanwhile, then
@@ -212,8 +240,9 @@ func (r *Reaper) idle(starts uint64) (closed bool) {
 	}
 }
 
-// drain reaps every child that has ended.
-func (r *Reaper) drain() {
+// drain reaps every child that has ended; it reports whether it queued an
+// exit for the loop.
+func (r *Reaper) drain() (queued bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -222,20 +251,23 @@ func (r *Reaper) drain() {
 			continue
 		}
 		if err != nil || pid <= 0 {
-			return
+			return queued
 		}
 		p := r.procs[pid]
 		if p == nil {
 			r.orphans++
-			if r.queueOrphans.Load() {
+			if atomic.LoadUint32(&r.queueOrphans) == 1 {
 				r.queue = append(r.queue, Exit{Pid: pid, Status: ws})
 				r.kick()
+				queued = true
 			}
 			continue
 		}
 		delete(r.procs, pid)
+		r.live.remove(pid)
 		r.queue = append(r.queue, Exit{Proc: p, Pid: pid, Status: ws})
 		r.kick()
+		queued = true
 	}
 }
 

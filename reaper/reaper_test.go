@@ -117,8 +117,7 @@ func TestPidFD(t *testing.T) {
 	require.ErrorIs(t, unix.PidfdSendSignal(fd, unix.SIGUSR2, nil, 0), unix.ESRCH)
 }
 
-// The same life cycle with the waiter in waitid, as on a kernel without
-// IORING_OP_WAITID or where seccomp forbids io_uring.
+// The same life cycle with the waiter in waitid (the default).
 func TestStartAndReapWithoutRing(t *testing.T) {
 	r := newReaper(false)
 	defer r.Close()
@@ -131,10 +130,12 @@ func TestStartAndReapWithoutRing(t *testing.T) {
 	require.False(t, r.viaRing.Load())
 }
 
-// Where the kernel has IORING_OP_WAITID (Linux 6.7) and svinit may set up a
-// ring (io_uring not disabled, no seccomp profile against it), exits do come
-// through the ring; elsewhere through waitid.
+// With SVINIT_REAPER=io_uring, where the kernel has IORING_OP_WAITID (Linux
+// 6.7) and svinit may set up a ring (io_uring not disabled, no seccomp
+// profile against it), exits do come through the ring; elsewhere through
+// waitid.
 func TestExitsComeThroughRing(t *testing.T) {
+	t.Setenv(WaiterEnv, "io_uring")
 	if !ringExpected(t) {
 		r := New()
 		defer r.Close()
@@ -169,4 +170,33 @@ func ringExpected(t *testing.T) bool {
 	}
 	ring.close()
 	return major > 6 || major == 6 && minor >= 7
+}
+
+// Started processes and orphans ending together, many times over: every
+// started process's exit is queued with its own code, never reaped as an
+// orphan (the waitid waiter reaps orphans by itself, orphans.go), and every
+// orphan is counted. Each sh leaves one orphan behind.
+func TestStartsAmidOrphans(t *testing.T) {
+	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	for _, ring := range []bool{false, true} {
+		r := newReaper(ring)
+		const n = 200
+		procs := map[*Proc]bool{}
+		for i := 0; i < n; i++ {
+			p, err := r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "(exit 0) & exit 7"}})
+			require.NoError(t, err)
+			procs[p] = true
+		}
+		exits, empty := take(t, r, n)
+		require.True(t, empty)
+		require.Len(t, exits, n)
+		for _, e := range exits {
+			require.True(t, procs[e.Proc], "an exit of no started process: pid %d", e.Pid)
+			require.Equal(t, 7, e.Code())
+			delete(procs, e.Proc)
+		}
+		require.Equal(t, n, r.Orphans())
+		r.Close()
+	}
 }

@@ -4,12 +4,17 @@
 //
 //   - orphan storm: the main command double-forks N grandchildren that exit at
 //     once; orphans reaped per second and the peak number awaiting reaping;
-//   - signal forwarding: kill(PID 1, SIGUSR1) from outside → the main
+//   - signal forwarding: kill(PID 1, SIG) from outside → the main
 //     command's handler, median of -rounds × -sigs samples (the rounds take
-//     the inits in turn); the main command is bench/sigcatch (C) when given
-//     with -catcher, as bench/run does;
+//     the inits in turn), for USR1 and, with -signals, TERM, INT, HUP, CONT
+//     and USR1 and TERM to the main command's process group (each init's -g;
+//     dumb-init's default, -c without); the main command is bench/sigcatch
+//     (C) when given with -catcher, as bench/run does;
 //   - the init's RSS idle with one child (2 s after it started), and its peak
 //     RSS after the storm.
+//
+// svinit is measured twice in the storm: with its reaper in waitid (the
+// default) and through an io_uring (SVINIT_REAPER=io_uring).
 //
 // It prints a Markdown table. Run as root: go run ./bench/pid1bench -svinit PATH
 package main
@@ -32,8 +37,26 @@ import (
 )
 
 type initSpec struct {
-	name string
-	argv []string // the init and its options; the main command follows
+	name  string
+	argv  []string // the init and its options; the main command follows
+	group []string // argv to signal the main command's process group
+	env   []string // added to the init's environment
+	storm bool     // measured in the storm only, not in signal forwarding
+}
+
+// variant is one signal forwarding measurement: sig to PID 1, passed on to
+// the main command or (group) to its process group.
+type variant struct {
+	name  string
+	sig   unix.Signal
+	group bool
+}
+
+func (v variant) argv(in initSpec) []string {
+	if v.group {
+		return in.group
+	}
+	return in.argv
 }
 
 // catcher is the main command of the signal forwarding measurement ("":
@@ -51,14 +74,23 @@ func main() {
 	rounds := flag.Int("rounds", 5, "signal forwarding rounds, every init in turn")
 	only := flag.String("only", "", "measure only the inits whose names contain this (default: all)")
 	latencyOnly := flag.Bool("latency-only", false, "measure signal forwarding only (bench/run does, a second time under taskset -c 0)")
+	allSignals := flag.Bool("signals", false, "signal forwarding for TERM, INT, HUP, CONT and with -g too, not USR1 alone")
 	flag.StringVar(&catcher, "catcher", "", "the main command for signal forwarding: bench/sigcatch (default: this program's Go helper)")
 	flag.Parse()
 	inits := []initSpec{
-		{"svinit", []string{*svinit, "--"}},
-		{"tini", []string{"tini", "--"}},
-		{"dumb-init", []string{"dumb-init"}},
-		{"catatonit", []string{"catatonit", "--"}},
-		{"no init (the main command's own signal path)", nil},
+		{name: "svinit", argv: []string{*svinit, "--"}, group: []string{*svinit, "-g", "--"}},
+		{name: "svinit, io_uring reaper (SVINIT_REAPER=io_uring)", argv: []string{*svinit, "--"},
+			env: []string{"SVINIT_REAPER=io_uring"}, storm: true},
+		{name: "tini", argv: []string{"tini", "--"}, group: []string{"tini", "-g", "--"}},
+		{name: "dumb-init", argv: []string{"dumb-init", "-c"}, group: []string{"dumb-init"}},
+		{name: "catatonit", argv: []string{"catatonit", "--"}, group: []string{"catatonit", "-g", "--"}},
+		{name: "no init (the main command's own signal path)"},
+	}
+	variants := []variant{{"USR1", unix.SIGUSR1, false}}
+	if *allSignals {
+		variants = append(variants, variant{"TERM", unix.SIGTERM, false}, variant{"INT", unix.SIGINT, false},
+			variant{"HUP", unix.SIGHUP, false}, variant{"CONT", unix.SIGCONT, false},
+			variant{"USR1 -g", unix.SIGUSR1, true}, variant{"TERM -g", unix.SIGTERM, true})
 	}
 	var chosen []initSpec
 	for _, in := range inits {
@@ -71,23 +103,43 @@ func main() {
 		fmt.Printf("storm of %d orphans ×%d, ", *n, *reps)
 	}
 	fmt.Printf("%d rounds of %d signals\n\n", *rounds, *sigs)
-	lat := latencies(chosen, *rounds, *sigs)
+	lats := latencies(chosen, variants, *rounds, *sigs)
 	if *latencyOnly {
-		fmt.Println("| init | signal forward latency median [min–max] (µs) |")
-		fmt.Println("|---|---|")
+		fmt.Print("| init |")
+		for _, v := range variants {
+			fmt.Printf(" %s: signal forward latency median [min–max] (µs) |", v.name)
+		}
+		fmt.Print("\n|---|")
+		for range variants {
+			fmt.Print("---|")
+		}
+		fmt.Println()
 		for _, in := range chosen {
-			if l := lat[in.name]; len(l) > 0 {
-				fmt.Printf("| %s | %.1f [%.1f–%.1f] |\n", in.name, median(l), l[0], l[len(l)-1])
+			if in.storm {
+				continue
 			}
+			fmt.Printf("| %s |", in.name)
+			for _, v := range variants {
+				if l := lats[in.name][v.name]; len(l) > 0 {
+					fmt.Printf(" %.1f [%.1f–%.1f] |", median(l), l[0], l[len(l)-1])
+				} else {
+					fmt.Print(" – |")
+				}
+			}
+			fmt.Println()
 		}
 		return
 	}
 	fmt.Println("| init | orphans reaped/s (median) | storm begin → all reaped (ms) | peak zombies | signal forward latency median [min–max] (µs) | RSS idle (KiB) | peak RSS after storm (KiB) | init's CPU during the storm (ms) | init's context switches during the storm |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, in := range chosen {
-		l := lat[in.name]
+		l := lats[in.name]["USR1"]
+		lat := "–"
+		if len(l) > 0 {
+			lat = fmt.Sprintf("%.1f [%.1f–%.1f]", median(l), l[0], l[len(l)-1])
+		}
 		if len(in.argv) == 0 {
-			fmt.Printf("| %s | – | – | – | %.1f [%.1f–%.1f] | – | – | – | – |\n", in.name, median(l), l[0], l[len(l)-1])
+			fmt.Printf("| %s | – | – | – | %s | – | – | – | – |\n", in.name, lat)
 			continue
 		}
 		if !installed(in) {
@@ -106,8 +158,8 @@ func main() {
 			hwm = max(hwm, r.hwm)
 		}
 		rss := idleRSS(in)
-		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f [%.1f–%.1f] | %d | %d | %.0f | %.0f |\n", in.name,
-			median(rates), median(durs), median(peaks), median(l), l[0], l[len(l)-1], rss, hwm,
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %s | %d | %d | %.0f | %.0f |\n", in.name,
+			median(rates), median(durs), median(peaks), lat, rss, hwm,
 			median(cpus), median(switches))
 	}
 }
@@ -125,30 +177,39 @@ func installed(in initSpec) bool {
 	return err == nil
 }
 
-// latencies measures signal forwarding in rounds that take every init in
-// turn, so that the machine's drifts spread over all of them; the samples of
-// all rounds are pooled, sorted.
-func latencies(inits []initSpec, rounds, samples int) map[string][]float64 {
-	lat := map[string][]float64{}
+// latencies measures signal forwarding in rounds that take every init and
+// variant in turn, so that the machine's drifts spread over all of them; the
+// samples of all rounds are pooled, sorted: by init, then variant.
+func latencies(inits []initSpec, variants []variant, rounds, samples int) map[string]map[string][]float64 {
+	lat := map[string]map[string][]float64{}
 	for r := 0; r < rounds; r++ {
-		for _, in := range inits {
-			if installed(in) {
-				lat[in.name] = append(lat[in.name], forwardLatency(in, samples)...)
+		for _, v := range variants {
+			for _, in := range inits {
+				if in.storm || !installed(in) || (v.group && len(in.argv) == 0) {
+					continue
+				}
+				if lat[in.name] == nil {
+					lat[in.name] = map[string][]float64{}
+				}
+				lat[in.name][v.name] = append(lat[in.name][v.name], forwardLatency(in, v, samples)...)
 			}
 		}
 	}
-	for _, l := range lat {
-		sort.Float64s(l)
+	for _, byVariant := range lat {
+		for _, l := range byVariant {
+			sort.Float64s(l)
+		}
 	}
 	return lat
 }
 
 // startNS starts INIT... CMD... as PID 1 of a new PID namespace and returns
 // the unshare command, the init's host pid and a reader of CMD's stdout.
-func startNS(in initSpec, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
-	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, in.argv...)
+func startNS(in initSpec, initArgv []string, cmd ...string) (*exec.Cmd, int, *bufio.Reader) {
+	argv := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, initArgv...)
 	argv = append(argv, cmd...)
 	c := exec.Command("unshare", argv...)
+	c.Env = append(os.Environ(), in.env...)
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no stray namespace if we die
 	out, _ := c.StdoutPipe()
 	c.Stderr = os.Stderr
@@ -174,7 +235,7 @@ type stormResult struct {
 }
 
 func storm(in initSpec, n int) stormResult {
-	c, pid, out := startNS(in, self(), "helper:storm", strconv.Itoa(n))
+	c, pid, out := startNS(in, in.argv, self(), "helper:storm", strconv.Itoa(n))
 	line, _ := out.ReadString('\n')
 	f := strings.Fields(line)
 	if len(f) != 5 {
@@ -212,17 +273,17 @@ func initUsage() (cpu time.Duration, switches int64) {
 	return time.Duration(procs.CPUTime(1)), procs.Switches(1)
 }
 
-func forwardLatency(in initSpec, samples int) []float64 {
+func forwardLatency(in initSpec, v variant, samples int) []float64 {
 	cmd := []string{self(), "helper:catch"}
 	if catcher != "" {
 		cmd = []string{catcher}
 	}
-	c, pid, out := startNS(in, append(cmd, strconv.Itoa(samples))...)
+	c, pid, out := startNS(in, v.argv(in), append(cmd, strconv.Itoa(samples), strconv.Itoa(int(v.sig)))...)
 	_, _ = out.ReadString('\n') // ready
 	var lat []float64
 	for i := 0; i < samples; i++ {
 		t0 := procs.Mono()
-		_ = unix.Kill(pid, unix.SIGUSR1)
+		_ = unix.Kill(pid, v.sig)
 		line, _ := out.ReadString('\n')
 		t1, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
 		lat = append(lat, float64(t1-t0)/1000)
@@ -234,7 +295,7 @@ func forwardLatency(in initSpec, samples int) []float64 {
 }
 
 func idleRSS(in initSpec) int {
-	c, pid, out := startNS(in, self(), "helper:idle")
+	c, pid, out := startNS(in, in.argv, self(), "helper:idle")
 	_, _ = out.ReadString('\n')
 	// Idle means after start-up: the same 2 s for every init.
 	time.Sleep(2 * time.Second)
@@ -250,8 +311,9 @@ func helper(name string, args []string) int {
 		return helperStorm(args)
 	case "catch":
 		n, _ := strconv.Atoi(args[0])
+		sig, _ := strconv.Atoi(args[1])
 		ch := make(chan os.Signal, 1)
-		signalNotify(ch, syscall.SIGUSR1)
+		signalNotify(ch, syscall.Signal(sig))
 		fmt.Println("ready")
 		for i := 0; i < n; i++ {
 			<-ch

@@ -1,6 +1,7 @@
-/* sigcatch N: the main command of pid1bench's signal forwarding latency.
- * It prints "ready", then, from its SIGUSR1 handler, CLOCK_MONOTONIC in
- * nanoseconds for each of N signals, and exits. In C, so that the
+/* sigcatch N [SIG]: the main command of pid1bench's signal forwarding
+ * latency. It prints "ready", then, from its handler of signal number SIG
+ * (default SIGUSR1), CLOCK_MONOTONIC in nanoseconds for each of N signals,
+ * and exits. In C, so that the
  * measurement holds the init's hop and the kernel's, not a language
  * runtime's own signal path (Go's wakes two more threads, and varies by
  * tens of microseconds from run to run).
@@ -13,7 +14,7 @@
 
 static volatile sig_atomic_t caught;
 
-static void on_usr1(int sig) {
+static void on_sig(int sig) {
 	struct timespec ts;
 	char buf[32], digits[24];
 	int n = 0, d = 0;
@@ -30,16 +31,17 @@ static void on_usr1(int sig) {
 
 int main(int argc, char **argv) {
 	int want = argc > 1 ? atoi(argv[1]) : 1;
+	int sig = argc > 2 ? atoi(argv[2]) : SIGUSR1;
 	struct sigaction sa;
-	sigset_t usr1, none;
+	sigset_t one, none;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, 0);
+	sa.sa_handler = on_sig;
+	if (sigaction(sig, &sa, 0) != 0) return 111;
 	/* Blocked but in sigsuspend, which unblocks it atomically: a signal
 	 * between the test and the wait is not missed. */
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &usr1, 0);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_BLOCK, &one, 0);
 	sigemptyset(&none);
 	if (write(1, "ready\n", 6) != 6) return 111;
 	while (caught < want) sigsuspend(&none);

@@ -1,0 +1,6 @@
+//go:build race
+
+package reaper
+
+// raceEnabled: the race detector is in; its atomics need a P (orphans.go).
+const raceEnabled = true
