@@ -132,7 +132,7 @@ func (in *initProc) startMain() {
 		return
 	}
 	in.main = p
-	in.waiter.publish(in.reaper, p)
+	in.publishMain()
 }
 
 func startErrorCode(err error) int {
@@ -190,6 +190,7 @@ func (in *initProc) loop() int {
 		in.quiet.activity()
 		in.takeNotices()
 		in.progress()
+		in.publishMain()
 		if in.finished() {
 			return in.code
 		}
@@ -209,17 +210,53 @@ func (in *initProc) finished() bool {
 	return in.phase >= stopping && in.main == nil && (in.sup == nil || in.sup.Done()) && in.reaper.Empty()
 }
 
-// onSignal: TERM and INT begin the shutdown; while the main command runs the
-// others are passed on to it; without one, HUP rescans the service tree.
-func (in *initProc) onSignal(sig unix.Signal) {
+// What onSignal does with a signal.
+type signalAction int
+
+const (
+	ignoreSignal signalAction = iota
+	beginStopSignal
+	forwardSignal
+	rescanSignal
+)
+
+// signalAction: TERM and INT begin the shutdown; while the main command runs
+// the others are passed on to it; without one, HUP rescans the service tree.
+func (in *initProc) signalAction(sig unix.Signal) signalAction {
 	switch {
 	case (sig == unix.SIGTERM || sig == unix.SIGINT) && in.phase == running:
-		in.beginStop(sig)
+		return beginStopSignal
 	case in.main != nil && in.phase <= stopping && Forwardable(sig):
-		in.forward(sig)
+		return forwardSignal
 	case sig == unix.SIGHUP && in.sup != nil && in.phase == running:
+		return rescanSignal
+	}
+	return ignoreSignal
+}
+
+func (in *initProc) onSignal(sig unix.Signal) {
+	switch in.signalAction(sig) {
+	case beginStopSignal:
+		in.beginStop(sig)
+	case forwardSignal:
+		in.forward(sig)
+	case rescanSignal:
 		in.sup.Rescan()
 	}
+}
+
+// publishMain tells the main thread the main command and the signals it may
+// pass on to it without the loop: those signalAction would only forward now.
+// After every event of the loop (a phase or the main command may have
+// changed); publish does nothing when nothing has.
+func (in *initProc) publishMain() {
+	var mask uint64
+	for _, s := range ForwardableSignals() {
+		if in.signalAction(s) == forwardSignal {
+			mask |= sigBit(s)
+		}
+	}
+	in.waiter.publish(in.reaper, in.main, mask)
 }
 
 func (in *initProc) forward(sig unix.Signal) { forward(in.reaper, in.main, sig, in.cfg.Group) }
@@ -235,7 +272,6 @@ func forward(r *reaper.Reaper, p *reaper.Proc, sig unix.Signal, group bool) {
 func (in *initProc) onExit(e reaper.Exit) {
 	if in.main != nil && e.Proc == in.main {
 		in.main = nil
-		in.waiter.publish(in.reaper, nil)
 		in.mainExited(e.Code())
 		in.s6.mainExited(e.Code())
 		in.setCode(e.Code())
@@ -361,7 +397,6 @@ func (in *initProc) startDeadline() {
 
 func (in *initProc) startKilling() {
 	in.phase = killing
-	in.waiter.publish(in.reaper, nil)
 	in.timers.deadline = nil
 	if in.sup != nil {
 		if !in.supTold {

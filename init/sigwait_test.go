@@ -13,9 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The waiting thread passes a signal for the main command on itself, hands
-// TERM (and any signal while no main command runs) to the loop, and stops
-// when told. Signals go to the waiting thread alone (tgkill): the test binary
+// The waiting thread passes a signal for the main command on itself when the
+// loop has published it, hands TERM (while the loop has not) and any signal
+// while no main command runs to the loop, drops wakeSig sent from outside,
+// and stops when told. Signals go to the waiting thread alone (tgkill): the test binary
 // is not PID 1. They are sent once the thread waits: the test binary has no
 // os/signal handler for a signal that comes while it does not.
 func TestSigWaiter(t *testing.T) {
@@ -44,10 +45,18 @@ func TestSigWaiter(t *testing.T) {
 	p, err := r.Start(reaper.Spec{Path: "sh", Argv: []string{"sh", "-c", "trap 'exit 7' USR2; : > " + ready + "; while :; do sleep 0.01; done"}, Pgid: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { _, err := os.Stat(ready); return err == nil }, 5*time.Second, time.Millisecond)
-	w.publish(r, p)
+	var running uint64 // what signalAction forwards while running
+	for _, s := range ForwardableSignals() {
+		if s != unix.SIGTERM && s != unix.SIGINT {
+			running |= sigBit(s)
+		}
+	}
+	w.publish(r, p, running)
 	require.GreaterOrEqual(t, w.pidfd.Load(), int32(0), "a pidfd for the main command")
 	send(unix.SIGTERM) // a shutdown is the loop's
 	require.Equal(t, os.Signal(unix.SIGTERM), <-toLoop)
+	send(wakeSig)      // not the loop's wake: dropped
+	send(unix.SIGCONT) // straight to sh, which goes on
 	send(unix.SIGUSR2) // straight to sh, whose trap exits 7
 	select {
 	case <-r.Ready():

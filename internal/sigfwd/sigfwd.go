@@ -7,8 +7,12 @@
 // scheduler, waits, sends, waits again, and rejoins only for a signal that
 // needs Go.
 //
-// It does so as package syscall's own Syscall does: runtime.entersyscall,
-// raw system calls, runtime.exitsyscall. The Go team keeps those two
+// It does so as package syscall's own Syscall does for a call known to
+// block: runtime.entersyscallblock, raw system calls, runtime.exitsyscall.
+// entersyscallblock hands the thread's P on at once (to a thread that runs
+// the goroutine the caller just made runnable, typically the loop it handed
+// a signal), where entersyscall would keep it until the runtime's monitor
+// thread takes it back, 20 µs or more later. The Go team keeps those
 // functions linkable on purpose (go.dev/issue/67401), so no linker flag is
 // needed. Between them the code may not touch the Go runtime: no
 // allocation, no stack growth (nosplit), no race instrumentation (norace);
@@ -21,8 +25,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-//go:linkname entersyscall runtime.entersyscall
-func entersyscall()
+//go:linkname entersyscallblock runtime.entersyscallblock
+func entersyscallblock()
 
 //go:linkname exitsyscall runtime.exitsyscall
 func exitsyscall()
@@ -44,7 +48,8 @@ func Set(sigs ...unix.Signal) *unix.Sigset_t {
 // waits is taken either way; one blocked earlier is taken if still pending).
 // While they are among direct (bit N-1
 // for signal N) and pidfd is a pidfd (not -1), it sends them on through
-// pidfd and waits again, never rejoining the Go scheduler. It returns the
+// pidfd (pidfd_send_signal with flags: PIDFD_SIGNAL_PROCESS_GROUP sends to
+// the process group the pidfd's process leads) and waits again, never rejoining the Go scheduler. It returns the
 // first signal it did not send (not in direct, no pidfd, or the send
 // failed), or the wait's error: EINTR when a handled signal, such as a
 // SIGURG sent to this thread to make it reload pidfd, interrupted it.
@@ -53,15 +58,15 @@ func Set(sigs ...unix.Signal) *unix.Sigset_t {
 //
 //go:nosplit
 //go:norace
-func WaitAndSend(set *unix.Sigset_t, pidfd int, direct uint64) (unix.Signal, unix.Errno) {
-	entersyscall()
+func WaitAndSend(set *unix.Sigset_t, pidfd int, flags uint, direct uint64) (unix.Signal, unix.Errno) {
+	entersyscallblock()
 	for {
 		n, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(set)), 0, 0, sigsetSize, 0, 0)
 		if errno != 0 || pidfd < 0 || n < 1 || n > 64 || direct&(1<<(n-1)) == 0 {
 			exitsyscall()
 			return unix.Signal(n), errno
 		}
-		if _, _, e := unix.RawSyscall6(unix.SYS_PIDFD_SEND_SIGNAL, uintptr(pidfd), n, 0, 0, 0, 0); e != 0 {
+		if _, _, e := unix.RawSyscall6(unix.SYS_PIDFD_SEND_SIGNAL, uintptr(pidfd), n, 0, uintptr(flags), 0, 0); e != 0 {
 			exitsyscall()
 			return unix.Signal(n), 0
 		}

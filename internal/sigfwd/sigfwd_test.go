@@ -17,11 +17,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func bit(s unix.Signal) uint64 { return 1 << (uint(s) - 1) }
 
-// waitOnThread runs WaitAndSend(set, fd, direct) on a locked thread with set
+// waitOnThread runs WaitAndSend(set, fd, flags, direct) on a locked thread with set
 // blocked and the pending signals already pending there (tgkill), so that
 // the wait finds them at once; it returns what the wait returned. The
 // checks are made here, on the test's goroutine.
-func waitOnThread(t *testing.T, pending []unix.Signal, set *unix.Sigset_t, fd int, direct uint64) (unix.Signal, unix.Errno) {
+func waitOnThread(t *testing.T, pending []unix.Signal, set *unix.Sigset_t, fd int, flags uint, direct uint64) (unix.Signal, unix.Errno) {
 	type result struct {
 		sig   unix.Signal
 		errno unix.Errno
@@ -43,7 +43,7 @@ func waitOnThread(t *testing.T, pending []unix.Signal, set *unix.Sigset_t, fd in
 				return
 			}
 		}
-		sig, errno := WaitAndSend(set, fd, direct)
+		sig, errno := WaitAndSend(set, fd, flags, direct)
 		done <- result{sig: sig, errno: errno}
 	}()
 	r := <-done
@@ -64,7 +64,7 @@ func startSleep(t *testing.T) (*exec.Cmd, int) {
 // other signal comes back.
 func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 	c, fd := startSleep(t)
-	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, Set(unix.SIGUSR1, unix.SIGUSR2), fd, bit(unix.SIGUSR1))
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, Set(unix.SIGUSR1, unix.SIGUSR2), fd, 0, bit(unix.SIGUSR1))
 	require.Zero(t, errno)
 	require.Equal(t, unix.SIGUSR2, sig)
 	err := c.Wait()
@@ -74,7 +74,7 @@ func TestSendsDirectSignalsAndReturnsTheFirstOther(t *testing.T) {
 
 // Without a pidfd nothing is sent: the signal comes back.
 func TestWithoutPidfdReturnsTheSignal(t *testing.T) {
-	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), -1, bit(unix.SIGUSR1))
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), -1, 0, bit(unix.SIGUSR1))
 	require.Zero(t, errno)
 	require.Equal(t, unix.SIGUSR1, sig)
 }
@@ -85,7 +85,7 @@ func TestGoneProcessReturnsTheSignal(t *testing.T) {
 	c, fd := startSleep(t)
 	require.NoError(t, c.Process.Kill())
 	_ = c.Wait()
-	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), fd, bit(unix.SIGUSR1))
+	sig, errno := waitOnThread(t, []unix.Signal{unix.SIGUSR1}, Set(unix.SIGUSR1), fd, 0, bit(unix.SIGUSR1))
 	require.Zero(t, errno)
 	require.Equal(t, unix.SIGUSR1, sig)
 }
@@ -106,7 +106,7 @@ func TestHandledSignalInterrupts(t *testing.T) {
 		}
 		defer unix.PthreadSigmask(unix.SIG_UNBLOCK, set, nil)
 		tids <- unix.Gettid()
-		_, errno := WaitAndSend(set, -1, 0)
+		_, errno := WaitAndSend(set, -1, 0, 0)
 		got <- errno
 	}()
 	tid := <-tids
@@ -123,4 +123,31 @@ func TestHandledSignalInterrupts(t *testing.T) {
 		}
 	}, 5*time.Second, time.Millisecond)
 	require.Equal(t, unix.EINTR, errno)
+}
+
+// With PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9) a direct signal reaches the
+// whole process group the pidfd's process leads; a kernel without the flag
+// refuses the send, and the signal comes back for the slower path.
+func TestGroupFlagSignalsTheGroup(t *testing.T) {
+	leader := exec.Command("sleep", "30")
+	leader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, leader.Start())
+	member := exec.Command("sleep", "30")
+	member.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: leader.Process.Pid}
+	require.NoError(t, member.Start())
+	fd, err := unix.PidfdOpen(leader.Process.Pid, 0)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	supported := unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+	sig, _ := waitOnThread(t, []unix.Signal{unix.SIGUSR1, unix.SIGUSR2}, Set(unix.SIGUSR1, unix.SIGUSR2), fd, unix.PIDFD_SIGNAL_PROCESS_GROUP, bit(unix.SIGUSR1))
+	if !supported {
+		require.Equal(t, unix.SIGUSR1, sig)
+		_ = unix.Kill(-leader.Process.Pid, unix.SIGUSR1)
+	} else {
+		require.Equal(t, unix.SIGUSR2, sig)
+	}
+	for _, c := range []*exec.Cmd{leader, member} {
+		require.Error(t, c.Wait())
+		require.Equal(t, syscall.SIGUSR1, c.ProcessState.Sys().(syscall.WaitStatus).Signal())
+	}
 }
