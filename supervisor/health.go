@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"os"
 	"time"
 
 	"github.com/svinit/svinit/internal/svlog"
@@ -13,10 +14,13 @@ import (
 // after the start, as Docker's HEALTHCHECK). The life cycle decides what a
 // result means (probed in state.go); this only runs the probes.
 type health struct {
-	healthGen   int    // bumped at each start and exit: a probe of another run is ignored
-	healthProbe *probe // the exec probe that runs now
-	healthOut   string // what the last probe said
-	everReady   bool   // ready (or done) at least once since svinit started
+	healthGen   int        // bumped at each start and exit: a probe of another run is ignored
+	healthNext  *loopTimer // the next probe
+	healthProbe *probe     // the exec probe that runs now
+	healthNet   *netProbe  // the built-in probe under way
+	probeOut    *os.File   // a memfd: the exec probes' output, kept for the next one
+	healthOut   string     // what the last probe said
+	everReady   bool       // ready (or done) at least once since svinit started
 }
 
 // startHealth begins probing a ./run that just started.
@@ -32,6 +36,12 @@ func (s *Supervisor) startHealth(v *service) {
 // still running is killed with its group.
 func (s *Supervisor) stopHealth(v *service) {
 	v.healthGen++
+	s.cancel(v.healthNext)
+	v.healthNext = nil
+	if v.healthNet != nil {
+		v.healthNet.cancel()
+		v.healthNet = nil
+	}
 	if pr := v.healthProbe; pr != nil {
 		pr.timeout = true
 		_ = s.reaper.Signal(pr.proc, unix.SIGKILL, true)
@@ -40,25 +50,28 @@ func (s *Supervisor) stopHealth(v *service) {
 
 // nextProbe runs the next health probe after health-interval.
 func (s *Supervisor) nextProbe(v *service, gen int) {
-	time.AfterFunc(v.cfg.healthEvery, func() {
-		s.post(func() {
-			if gen == v.healthGen && v.st.phase == phaseUp && !v.released {
-				s.runProbe(v, gen)
-			}
-		})
+	s.cancel(v.healthNext)
+	v.healthNext = s.after(v.cfg.healthEvery, func() {
+		v.healthNext = nil
+		if gen == v.healthGen && v.st.phase == phaseUp && !v.released {
+			s.runProbe(v, gen)
+		}
 	})
 }
 
 func (s *Supervisor) runProbe(v *service, gen int) {
 	spec, timeout := v.cfg.health, v.cfg.healthTimeout
 	if spec.kind != probeExec {
-		go func() {
-			r := probeBuiltin(spec, timeout)
-			s.post(func() { s.probeDone(v, gen, r) })
-		}()
+		np := s.startNetProbe(spec, timeout, func(r probeResult) {
+			v.healthNet = nil
+			s.probeDone(v, gen, r)
+		})
+		if !np.over {
+			v.healthNet = np
+		}
 		return
 	}
-	pr, err := s.startExecProbe(v, spec.target, true)
+	pr, err := s.startExecProbe(v, spec.target)
 	if err != nil {
 		s.probeDone(v, gen, probeResult{out: err.Error()}) // a probe that cannot start failed
 		return
@@ -73,7 +86,12 @@ func (s *Supervisor) runProbe(v *service, gen int) {
 func (s *Supervisor) healthExited(v *service, e reaper.Exit) {
 	pr := v.healthProbe
 	v.healthProbe = nil
-	s.probeDone(v, pr.gen, pr.result(e))
+	s.cancel(pr.timer)
+	if v.released {
+		s.closeProbeOutput(v)
+		return
+	}
+	s.probeDone(v, pr.gen, pr.result(v, e))
 }
 
 // probeDone feeds a probe's result to the life cycle and, while the same

@@ -100,32 +100,27 @@ func (s *Supervisor) startReadiness(v *service) {
 // ready yet.
 func (s *Supervisor) scheduleCheck(v *service, d time.Duration) {
 	run := v.proc
-	time.AfterFunc(d, func() {
-		s.post(func() {
-			if v.proc == run && v.st.phase == phaseUp && !v.ready && v.checkProc == nil && !v.st.stopping {
-				s.runCheck(v)
-			}
-		})
+	s.after(d, func() {
+		if v.proc == run && v.st.phase == phaseUp && !v.ready && v.checkProc == nil && !v.st.stopping && !v.released {
+			s.runCheck(v)
+		}
 	})
 }
 
 func (s *Supervisor) runCheck(v *service) {
 	if _, err := os.Stat(filepath.Join(v.dir, "check")); err != nil && v.cfg.check.kind != probeNone {
 		// check-tcp, check-http: no fork; the result comes back to the loop
-		spec, run := v.cfg.check, v.proc
-		go func() {
-			r := probeBuiltin(spec, time.Second)
-			s.post(func() {
-				if v.proc != run || v.st.phase != phaseUp || v.ready || v.released {
-					return
-				}
-				if r.ok {
-					s.setReady(v)
-					return
-				}
-				s.scheduleCheck(v, checkEvery)
-			})
-		}()
+		run := v.proc
+		s.startNetProbe(v.cfg.check, time.Second, func(r probeResult) {
+			if v.proc != run || v.st.phase != phaseUp || v.ready || v.released {
+				return
+			}
+			if r.ok {
+				s.setReady(v)
+				return
+			}
+			s.scheduleCheck(v, checkEvery)
+		})
 		return
 	}
 	spec := s.spec(v, filepath.Join(v.dir, "check"), []string{"./check"})

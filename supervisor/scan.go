@@ -260,6 +260,9 @@ func (s *Supervisor) release(v *service) {
 	v.released = true
 	s.stopSchedule(v)
 	s.stopHealth(v)
+	if v.healthProbe == nil { // else once it has exited (healthExited)
+		s.closeProbeOutput(v)
+	}
 	v.timerGen++
 	if v.timer != nil {
 		v.timer.Stop()

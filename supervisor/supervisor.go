@@ -82,6 +82,7 @@ type Supervisor struct {
 	scanner     *scanner
 	scanCtl     *os.File
 	poller      *poller.Poller
+	timers      timers // the probes' timers (timers.go)
 }
 
 // New makes a Supervisor for the tree at root; Start begins the work.
@@ -104,7 +105,13 @@ func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
 // readable, if the registration is still the same then; it must Rearm or
 // Remove it.
 func (s *Supervisor) watchFd(fd int, onReady func()) (poller.Token, error) {
-	return s.poller.Add(fd, func(tok poller.Token) {
+	return s.watchFdFor(fd, poller.In, onReady)
+}
+
+// watchFdFor is watchFd for the readiness in events (poller.In, poller.Out);
+// it must RearmFor or Remove it.
+func (s *Supervisor) watchFdFor(fd int, events uint32, onReady func()) (poller.Token, error) {
+	return s.poller.AddFor(fd, events, func(tok poller.Token) {
 		s.post(func() {
 			if s.poller.Live(tok) {
 				onReady()

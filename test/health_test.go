@@ -4,12 +4,14 @@ package test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -151,6 +153,76 @@ func TestHealthProbeFailures(t *testing.T) {
 	require.Equal(t, "connect to "+closed+": connection refused", st.HealthOutput)
 	st = waitState(t, filepath.Join(root, "noexec"), func(st serviceStatus) bool { return st.Health == "unhealthy" }, "noexec: unhealthy")
 	require.Equal(t, "unable to start "+filepath.Join(root, "noexec", "health")+": not executable (chmod +x health)", st.HealthOutput)
+}
+
+// The built-in probes run on svinit's loop, no goroutine each: an HTTP
+// server that accepts and never answers fails the probe at health-timeout;
+// a host given by name is looked up (localhost: its addresses tried in
+// turn until one connects); check-http makes a service ready.
+func TestHealthBuiltinProbes(t *testing.T) {
+	mute, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	require.NoError(t, err)
+	defer mute.Close()
+	var mu sync.Mutex
+	var held []net.Conn
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	open, err := net.Listen("tcp", "127.0.0.1:0") // accepts and closes
+	require.NoError(t, err)
+	defer open.Close()
+	go func() {
+		for {
+			c, err := open.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(open.Addr().String())
+	root := makeTree(t, map[string]files{
+		"mute": {
+			"run":             sh("exec sleep 1000"),
+			"health-http":     "http://" + mute.Addr().String() + "/healthz",
+			"health-interval": "50ms",
+			"health-timeout":  "300ms",
+			"health-retries":  "1",
+			"health-action":   "mark",
+		},
+		"named": {
+			"run":             sh("exec sleep 1000"),
+			"health-tcp":      "localhost:" + port,
+			"health-interval": "50ms",
+		},
+		"ready": {
+			"run":        sh("exec sleep 1000"),
+			"check-http": srv.URL + "/ready",
+		},
+	})
+	startTree(t, root)
+	st := waitState(t, filepath.Join(root, "mute"), func(st serviceStatus) bool { return st.Health == "unhealthy" }, "mute: unhealthy")
+	require.Equal(t, "GET http://"+mute.Addr().String()+"/healthz: no status line: timed out", st.HealthOutput)
+	st = waitState(t, filepath.Join(root, "named"), func(st serviceStatus) bool { return st.Health == "healthy" }, "named: healthy")
+	require.Equal(t, "connected to localhost:"+port, st.HealthOutput)
+	waitState(t, filepath.Join(root, "ready"), func(st serviceStatus) bool { return isUp(st) && st.Ready }, "ready: ready")
 }
 
 // psTree lists " NSPID COMMAND " for the processes of svinit's namespaces

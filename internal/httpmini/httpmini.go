@@ -151,6 +151,21 @@ type Response struct {
 	Body   []byte
 }
 
+// StatusLine reads a response's status line ("HTTP/1.1 200 OK\r\n"): its
+// code and what follows the version ("200 OK"); ok is false for anything
+// else.
+func StatusLine(line string) (code int, status string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return 0, "", false
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil {
+		return 0, "", false
+	}
+	return code, strings.Join(f[1:], " "), true
+}
+
 // ReadResponse reads a response: its status line, headers and body (by
 // Content-Length, or to the end of the connection), at most maxBody bytes.
 func ReadResponse(br *bufio.Reader, maxBody int64) (*Response, error) {
@@ -158,12 +173,8 @@ func ReadResponse(br *bufio.Reader, maxBody int64) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the status line: %w", err)
 	}
-	f := strings.Fields(line)
-	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
-		return nil, fmt.Errorf("not an HTTP status line: %q", strings.TrimSpace(line))
-	}
-	code, err := strconv.Atoi(f[1])
-	if err != nil {
+	code, _, ok := StatusLine(line)
+	if !ok {
 		return nil, fmt.Errorf("not an HTTP status line: %q", strings.TrimSpace(line))
 	}
 	resp := &Response{Code: code, Header: map[string]string{}}

@@ -59,15 +59,25 @@ func New() (*Poller, error) {
 	return p, nil
 }
 
+// Readiness to wait for: In (readable, the default of Add and Rearm) or
+// Out (writable: a connect that completed or failed).
+const (
+	In  = unix.EPOLLIN
+	Out = unix.EPOLLOUT
+)
+
 // Add watches fd: ready runs (on the poller's goroutine) when fd is
 // readable, once until Rearm.
-func (p *Poller) Add(fd int, ready func(Token)) (Token, error) {
+func (p *Poller) Add(fd int, ready func(Token)) (Token, error) { return p.AddFor(fd, In, ready) }
+
+// AddFor is Add for the readiness in events (In, Out).
+func (p *Poller) AddFor(fd int, events uint32, ready func(Token)) (Token, error) {
 	p.mu.Lock()
 	p.next++
 	tok := p.next
 	p.ready[tok] = ready
 	p.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(tok)}
+	ev := unix.EpollEvent{Events: events | unix.EPOLLONESHOT, Fd: int32(tok)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.mu.Lock()
 		delete(p.ready, tok)
@@ -78,8 +88,11 @@ func (p *Poller) Add(fd int, ready func(Token)) (Token, error) {
 }
 
 // Rearm asks for the next readiness of fd.
-func (p *Poller) Rearm(fd int, tok Token) {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(tok)}
+func (p *Poller) Rearm(fd int, tok Token) { p.RearmFor(fd, tok, In) }
+
+// RearmFor is Rearm for the readiness in events (In, Out).
+func (p *Poller) RearmFor(fd int, tok Token, events uint32) {
+	ev := unix.EpollEvent{Events: events | unix.EPOLLONESHOT, Fd: int32(tok)}
 	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
 }
 
