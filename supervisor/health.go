@@ -28,7 +28,12 @@ func (s *Supervisor) startHealth(v *service) {
 	v.healthGen++
 	v.healthOut = ""
 	if v.cfg.health.kind != probeNone {
-		s.nextProbe(v, v.healthGen)
+		s.cancel(v.healthNext)
+		gen, every := v.healthGen, v.cfg.healthEvery
+		// the first probe on a grid of a tenth of the interval: services
+		// started together are probed together from then on (probeDone's
+		// next probe counts from the batch), one wake-up for them all
+		v.healthNext = s.afterOn(every, every/10, func() { s.probeDue(v, gen) })
 	}
 }
 
@@ -51,12 +56,14 @@ func (s *Supervisor) stopHealth(v *service) {
 // nextProbe runs the next health probe after health-interval.
 func (s *Supervisor) nextProbe(v *service, gen int) {
 	s.cancel(v.healthNext)
-	v.healthNext = s.after(v.cfg.healthEvery, func() {
-		v.healthNext = nil
-		if gen == v.healthGen && v.st.phase == phaseUp && !v.released {
-			s.runProbe(v, gen)
-		}
-	})
+	v.healthNext = s.after(v.cfg.healthEvery, func() { s.probeDue(v, gen) })
+}
+
+func (s *Supervisor) probeDue(v *service, gen int) {
+	v.healthNext = nil
+	if gen == v.healthGen && v.st.phase == phaseUp && !v.released {
+		s.runProbe(v, gen)
+	}
 }
 
 func (s *Supervisor) runProbe(v *service, gen int) {

@@ -38,7 +38,12 @@ type timers struct {
 
 // after runs f on the loop after d (rounded up to timerTick), never before
 // the caller has returned.
-func (s *Supervisor) after(d time.Duration, f func()) *loopTimer {
+func (s *Supervisor) after(d time.Duration, f func()) *loopTimer { return s.afterOn(d, timerTick, f) }
+
+// afterOn is after rounded up to a multiple of grid (itself a multiple of
+// timerTick) since svinit's start: timers set around the same time with
+// the same grid fire together.
+func (s *Supervisor) afterOn(d, grid time.Duration, f func()) *loopTimer {
 	q := &s.timers
 	if q.base.IsZero() {
 		q.base, q.armed, q.batch = time.Now(), -1, -1
@@ -48,7 +53,8 @@ func (s *Supervisor) after(d time.Duration, f func()) *loopTimer {
 		at = time.Since(q.base)
 	}
 	at += d
-	at = (at + timerTick - 1) / timerTick * timerTick
+	grid = max(grid/timerTick, 1) * timerTick
+	at = (at + grid - 1) / grid * grid
 	t := &loopTimer{at: at, f: f}
 	heap.Push(&q.h, t)
 	s.armTimers()
