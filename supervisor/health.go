@@ -61,9 +61,14 @@ func (s *Supervisor) nextProbe(v *service, gen int) {
 
 func (s *Supervisor) probeDue(v *service, gen int) {
 	v.healthNext = nil
-	if gen == v.healthGen && v.st.phase == phaseUp && !v.released {
-		s.runProbe(v, gen)
+	if gen != v.healthGen || v.st.phase != phaseUp || v.released {
+		return
 	}
+	if v.healthProbe != nil { // the last one, killed, has not exited yet: not two at once
+		s.nextProbe(v, gen)
+		return
+	}
+	s.runProbe(v, gen)
 }
 
 func (s *Supervisor) runProbe(v *service, gen int) {

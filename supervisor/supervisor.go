@@ -158,6 +158,9 @@ func (s *Supervisor) OnExit(e reaper.Exit) bool {
 		s.healthExited(v, e)
 	case e.Proc == v.ctlProc:
 		s.customDone(v, e)
+	case e.Proc != v.proc:
+		// a helper that was replaced before its exit came (a probe killed
+		// at its timeout): not ./run, not ./finish — nothing to decide
 	case v.st.phase == phaseFinish:
 		v.proc = nil
 		s.dispatch(v, event{kind: evFinishDone, code: e.Code()})
