@@ -90,13 +90,11 @@ func (s *Supervisor) remove(v *service) {
 	if v.released || s.opts.Grace <= 0 {
 		return
 	}
-	time.AfterFunc(s.opts.Grace, func() {
-		s.post(func() {
-			if !v.released && v.proc != nil {
-				svlog.Warn("%s: still running %v after its directory was removed: killed", v.name, s.opts.Grace)
-				s.signal(v, unix.SIGKILL, v.cfg.downGroup)
-			}
-		})
+	s.after(s.opts.Grace, func() {
+		if !v.released && v.proc != nil {
+			svlog.Warn("%s: still running %v after its directory was removed: killed", v.name, s.opts.Grace)
+			s.signal(v, unix.SIGKILL, v.cfg.downGroup)
+		}
 	})
 }
 
@@ -264,9 +262,7 @@ func (s *Supervisor) release(v *service) {
 		s.closeProbeOutput(v)
 	}
 	v.timerGen++
-	if v.timer != nil {
-		v.timer.Stop()
-	}
+	s.cancel(v.timer)
 	if v.sup != nil {
 		if v.s6 != nil { // s6-supervise's last words: its final status, then 'x'
 			v.s6.events = append(v.s6.events, 'x')
@@ -319,7 +315,7 @@ func (s *Supervisor) forget(v *service) {
 		return
 	}
 	s.released[v.name] = time.Now()
-	time.AfterFunc(readopt, func() { s.post(s.scan) })
+	s.after(readopt, s.scan)
 }
 
 func (v *service) closePipe() {

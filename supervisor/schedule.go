@@ -12,7 +12,7 @@ import (
 // CRON_TZ= prefix, else svinit's own (TZ, else /etc/localtime).
 type schedTimer struct {
 	nextRun  time.Time // the next tick ("" when none is armed)
-	sched    *time.Timer
+	sched    *loopTimer
 	schedGen int // a timer of an older generation is ignored
 }
 
@@ -30,24 +30,20 @@ func (s *Supervisor) armSchedule(v *service) {
 	}
 	v.nextRun = next
 	gen := v.schedGen
-	v.sched = time.AfterFunc(next.Sub(now), func() {
-		s.post(func() {
-			if gen != v.schedGen || v.released {
-				return
-			}
-			v.nextRun = time.Time{}
-			s.dispatch(v, event{kind: evTick})
-			s.armSchedule(v)
-			s.announce(v)
-		})
+	v.sched = s.after(next.Sub(now), func() {
+		if gen != v.schedGen || v.released {
+			return
+		}
+		v.nextRun = time.Time{}
+		s.dispatch(v, event{kind: evTick})
+		s.armSchedule(v)
+		s.announce(v)
 	})
 }
 
 func (s *Supervisor) stopSchedule(v *service) {
 	v.schedGen++
 	v.nextRun = time.Time{}
-	if v.sched != nil {
-		v.sched.Stop()
-		v.sched = nil
-	}
+	s.cancel(v.sched)
+	v.sched = nil
 }

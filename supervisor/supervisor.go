@@ -23,7 +23,7 @@ import (
 // backoffTimer is the wait before the next start after quick failures.
 type backoffTimer struct {
 	until    time.Time // end of the current backoff
-	timer    *time.Timer
+	timer    *loopTimer
 	timerGen int // a timer that fires for an older generation is ignored
 }
 
@@ -311,9 +311,7 @@ func (s *Supervisor) do(v *service, a action) (event, bool) {
 		s.armBackoff(v)
 	case actCancelTimer:
 		v.timerGen++
-		if v.timer != nil {
-			v.timer.Stop()
-		}
+		s.cancel(v.timer)
 	case actRelease:
 		s.release(v)
 	case actGiveUp:
@@ -362,13 +360,11 @@ func (s *Supervisor) killAfter(v *service, d time.Duration, why string) {
 		return
 	}
 	p := v.proc
-	time.AfterFunc(d, func() {
-		s.post(func() {
-			if v.proc == p {
-				svlog.Warn("%s: still running after %s %v: killed", v.name, why, d)
-				s.signal(v, unix.SIGKILL, v.cfg.downGroup)
-			}
-		})
+	s.after(d, func() {
+		if v.proc == p {
+			svlog.Warn("%s: still running after %s %v: killed", v.name, why, d)
+			s.signal(v, unix.SIGKILL, v.cfg.downGroup)
+		}
 	})
 }
 
@@ -523,12 +519,10 @@ func (s *Supervisor) armBackoff(v *service) {
 	v.until = time.Now().Add(d)
 	v.timerGen++
 	gen := v.timerGen
-	v.timer = time.AfterFunc(d, func() {
-		s.post(func() {
-			if gen == v.timerGen && !v.released {
-				s.dispatch(v, event{kind: evBackoffOver})
-			}
-		})
+	v.timer = s.after(d, func() {
+		if gen == v.timerGen && !v.released {
+			s.dispatch(v, event{kind: evBackoffOver})
+		}
 	})
 	svlog.Info("%s: restarting in %v", v.name, d)
 }

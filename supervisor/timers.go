@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// The probes' timers (health.go, ready.go, probe.go): the next probe of
-// each service and each probe's timeout, in one queue behind ONE runtime
-// timer, instead of a time.AfterFunc each — a goroutine and a wake-up of
+// The supervisor's timers — the probes' (health.go, ready.go, probe.go),
+// the backoff, timeout-kill, the schedule, the grace of a removed
+// directory, readoption — in one queue behind ONE runtime timer, instead
+// of a time.AfterFunc each — a goroutine and a wake-up of
 // the loop per timer, and a wake-up of Go's sysmon thread at each one
 // (while every processor is idle it sleeps until the next timer). Times
 // are rounded up to timerTick, so the probes of services that started
