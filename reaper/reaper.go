@@ -51,6 +51,7 @@ type Reaper struct {
 	starting      int32  // atomic
 	windowOrphans uint64 // atomic
 	info          unix.Siginfo
+	spawner       *spawner // UseSpawner: forks on a thread with a small fd table
 }
 
 // Proc is one process started by Start.
@@ -90,6 +91,10 @@ func (r *Reaper) Start(s Spec) (*Proc, error) {
 	defer r.mu.Unlock()
 	atomic.AddInt32(&r.starting, 1)
 	defer atomic.AddInt32(&r.starting, -1)
+	spawn := spawnHere
+	if r.spawner != nil {
+		spawn = r.spawner.spawn
+	}
 	pid, err := spawn(s)
 	if err != nil {
 		return nil, err
@@ -166,7 +171,15 @@ func (r *Reaper) Orphans() int {
 func (r *Reaper) QueueOrphans() { atomic.StoreUint32(&r.queueOrphans, 1) }
 
 // Close stops the waiter once no child is left.
-func (r *Reaper) Close() { close(r.closed) }
+func (r *Reaper) Close() {
+	close(r.closed)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spawner != nil {
+		r.spawner.close()
+		r.spawner = nil
+	}
+}
 
 func (r *Reaper) wait(ring *waitRing) {
 	defer func() {

@@ -2,8 +2,11 @@ package reaper
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +201,46 @@ func TestStartsAmidOrphans(t *testing.T) {
 		}
 		require.Equal(t, n, r.Orphans())
 		r.Close()
+	}
+}
+
+// Through the spawner, a child gets the fds Files names (passed to the
+// spawner's own fd table) and nothing else, however many fds svinit has
+// opened since: here 200 more.
+func TestSpawnerPassesFilesOnly(t *testing.T) {
+	r := New()
+	defer r.Close()
+	require.NoError(t, r.UseSpawner())
+	var many []*os.File
+	for i := 0; i < 100; i++ {
+		pr, pw, err := os.Pipe()
+		require.NoError(t, err)
+		many = append(many, pr, pw)
+	}
+	defer func() {
+		for _, f := range many {
+			f.Close()
+		}
+	}()
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	defer pr.Close()
+	devnull, err := os.Open(os.DevNull)
+	require.NoError(t, err)
+	defer devnull.Close()
+	_, err = r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "echo out; echo err >&2; echo four >&4; exec ls /proc/self/fd"},
+		Files: []uintptr{devnull.Fd(), pw.Fd(), pw.Fd(), ^uintptr(0), pw.Fd()}})
+	pw.Close()
+	require.NoError(t, err)
+	exits, _ := take(t, r, 1)
+	require.Equal(t, 0, exits[0].Code())
+	b, err := io.ReadAll(pr)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Equal(t, []string{"out", "err", "four"}, lines[:3])
+	fds := lines[3:]
+	require.Subset(t, fds, []string{"0", "1", "2", "4"})
+	for _, f := range append(many, pr, devnull) {
+		require.NotContains(t, fds, strconv.Itoa(int(f.Fd())), "svinit's own fds are not the child's")
 	}
 }

@@ -61,9 +61,10 @@ func (e *StartError) Code() int {
 	return 126
 }
 
-// spawn forks and executes s. Only Reaper.Start calls it, with the reaper's
-// lock held; nothing here ever waits for the process.
-func spawn(s Spec) (int, error) {
+// spawnHere forks and executes s on the calling thread. Only Reaper.Start
+// calls it (directly or through the spawner), with the reaper's lock held;
+// nothing here ever waits for the process.
+func spawnHere(s Spec) (int, error) {
 	path, err := lookPath(s.Path)
 	if err != nil {
 		return 0, &StartError{Path: s.Path, Err: err}
