@@ -43,6 +43,32 @@ type config struct {
 	startRetries  int           // start-retries: failed starts retried before giving up (-1, no file: never give up)
 	priority      int           // priority: start order, and the reverse stop order (0 without the file)
 	hasPriority   bool          // the priority file is there: the service takes part in that order
+	// names are the directory's entries when it was read (nil: unknown).
+	// Most of the files above are absent in most services: one listing
+	// instead of a failed open or stat of each, twice per start.
+	names map[string]bool
+}
+
+// has reports whether the directory had an entry name when the config was
+// read; an unread directory has every name (the caller then tries it).
+func (c config) has(name string) bool { return c.names == nil || c.names[name] }
+
+// listNames reads the names in dir; nil when it cannot be read.
+func listNames(dir string) map[string]bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	list, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	names := make(map[string]bool, len(list))
+	for _, n := range list {
+		names[n] = true
+	}
+	return names
 }
 
 func (c config) policy() policy {
@@ -63,8 +89,12 @@ func defaultConfig() config {
 // file keeps its default and is reported, naming the file and the cause.
 func readConfig(dir string) (config, []error) {
 	c := defaultConfig()
+	c.names = listNames(dir)
 	var errs []error
 	read := func(name string, parse func(string) error) {
+		if !c.has(name) {
+			return
+		}
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) {
 			return
@@ -84,10 +114,17 @@ func readConfig(dir string) (config, []error) {
 	read("notification-fd", func(s string) (err error) { c.notifyFd, err = parseFd(s); return })
 	read("depends", func(s string) (err error) { c.depends, err = parseDepends(s); return })
 	read("max-restarts", func(s string) (err error) { c.maxRestarts, err = parseCount(s); return })
-	if _, err := os.Stat(filepath.Join(dir, "essential")); err == nil {
+	stat := func(name string) (os.FileInfo, bool) {
+		if !c.has(name) {
+			return nil, false
+		}
+		st, err := os.Stat(filepath.Join(dir, name))
+		return st, err == nil
+	}
+	if _, ok := stat("essential"); ok {
 		c.essential = true
 	}
-	if _, err := os.Stat(filepath.Join(dir, "down-group")); err == nil {
+	if _, ok := stat("down-group"); ok {
 		c.downGroup = true
 	}
 	read("type", func(s string) (err error) { c.kind, err = parseType(s); return })
@@ -100,10 +137,10 @@ func readConfig(dir string) (config, []error) {
 		c.schedule = sched
 		return nil
 	})
-	if st, err := os.Stat(filepath.Join(dir, "undo")); err == nil && st.Mode().IsRegular() {
+	if st, ok := stat("undo"); ok && st.Mode().IsRegular() {
 		c.undo = true
 	}
-	if st, err := os.Stat(filepath.Join(dir, "health")); err == nil && !st.IsDir() {
+	if st, ok := stat("health"); ok && !st.IsDir() {
 		c.health = probeSpec{kind: probeExec, target: filepath.Join(dir, "health")}
 	}
 	read("health-tcp", func(s string) (err error) { c.health, err = parseTCP(s); return })

@@ -180,12 +180,17 @@ func (s *Supervisor) begin(v *service) {
 		s.announce(v)
 		return
 	}
-	if _, err := os.Stat(filepath.Join(v.dir, "down")); err == nil {
+	if v.cfg.has("down") && exists(filepath.Join(v.dir, "down")) {
 		v.when = time.Now()
 		s.announce(v)
 		return
 	}
 	s.dispatch(v, event{kind: evUp})
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // watchControl registers the service's control FIFO with the poller.
@@ -256,6 +261,7 @@ func (s *Supervisor) release(v *service) {
 		return
 	}
 	v.released = true
+	delete(s.waiting, v)
 	s.stopSchedule(v)
 	s.stopHealth(v)
 	if v.healthProbe == nil { // else once it has exited (healthExited)

@@ -79,6 +79,7 @@ type Supervisor struct {
 	inLoop      bool                  // dispatch is running: new events wait in queue
 	dirty       []*service            // to announce once the dispatch is over
 	isDirty     map[*service]bool
+	waiting     map[*service]bool // main services in phaseWait (readinessChanged)
 	scanner     *scanner
 	scanCtl     *os.File
 	poller      *poller.Poller
@@ -98,6 +99,7 @@ func New(root string, r *reaper.Reaper, opts Options) *Supervisor {
 		warned:   map[string]string{},
 		released: map[string]time.Time{},
 		isDirty:  map[*service]bool{},
+		waiting:  map[*service]bool{},
 	}
 }
 
@@ -268,6 +270,11 @@ func (s *Supervisor) step(q queued) {
 		}
 	}
 	v.handled = 0
+	if v.st.phase == phaseWait && !v.released && v.parent == nil {
+		s.waiting[v] = true // readinessChanged looks at these only
+	} else {
+		delete(s.waiting, v)
+	}
 	if v.released {
 		return
 	}
@@ -503,6 +510,9 @@ func (s *Supervisor) spec(v *service, path string, argv []string) reaper.Spec {
 func (s *Supervisor) readEnv(v *service) error {
 	v.env = nil
 	dir := filepath.Join(v.dir, "env")
+	if !v.cfg.has("env") { // the config was read just now (startRun)
+		return nil
+	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
