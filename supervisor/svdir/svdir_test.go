@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,4 +171,51 @@ func TestPlantedSymlinksNeverFollowed(t *testing.T) {
 func TestEpochOffset(t *testing.T) {
 	b := Status{When: time.Unix(0, 0)}.Encode()
 	require.Equal(t, "400000000000000a", hex.EncodeToString(b[:8]), "2^62 + 10 at the Unix epoch")
+}
+
+// From the second write on, status and status.new swap: no new inode per
+// write, and each write is whole under its name. A file linked in as
+// status.new from elsewhere is never written through.
+func TestSpareSwap(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	sup := filepath.Join(dir, "supervise")
+	ino := func(name string) uint64 {
+		fi, err := os.Lstat(filepath.Join(sup, name))
+		require.NoError(t, err)
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	inodes := map[uint64]bool{}
+	for pid := 1; pid <= 5; pid++ {
+		require.NoError(t, s.Announce(Status{Want: 'u', Pid: pid, State: StateRun}, false, &Info{State: "up", Restarts: pid}))
+		b, err := os.ReadFile(filepath.Join(sup, "status"))
+		require.NoError(t, err)
+		st, err := Decode(b)
+		require.NoError(t, err)
+		require.Equal(t, pid, st.Pid)
+		in, ok := ReadInfo(dir)
+		require.True(t, ok)
+		require.Equal(t, pid, in.Restarts)
+		inodes[ino("status")] = true
+	}
+	require.Len(t, inodes, 2, "status and its spare, swapped")
+
+	outside := filepath.Join(t.TempDir(), "victim")
+	require.NoError(t, os.WriteFile(outside, []byte("keep"), 0o644))
+	require.NoError(t, os.Remove(filepath.Join(sup, "status.new")))
+	require.NoError(t, os.Link(outside, filepath.Join(sup, "status.new")), "t.TempDir()s share a file system")
+	require.NoError(t, s.Announce(Status{Want: 'u', Pid: 6, State: StateRun}, false, nil))
+	b, _ := os.ReadFile(outside)
+	require.Equal(t, "keep", string(b))
+	st, err := Decode(mustRead(t, filepath.Join(sup, "status")))
+	require.NoError(t, err)
+	require.Equal(t, 6, st.Pid)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }
