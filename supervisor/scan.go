@@ -37,6 +37,14 @@ func (s *Supervisor) scan() {
 		return
 	}
 	delete(s.warned, "")
+	n := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	s.ensureNofile(n)
+	s.checkPids(n)
 	seen := map[string]bool{}
 	var added []*service
 	for _, e := range entries {

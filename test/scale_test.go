@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,4 +57,24 @@ func TestThousandServices(t *testing.T) {
 	require.Empty(t, out)
 	require.EventuallyWithT(t, all(func(s serviceStatus) bool { return isUp(s) && s.Restarts == 1 && s.LastExit == "signal 1 (SIGHUP)" }),
 		60*time.Second, 100*time.Millisecond, "all 1000 got HUP and came back")
+}
+
+// A tree bigger than RLIMIT_NOFILE allows, without the capability to raise
+// it (CAP_SYS_RESOURCE out of the bounding set):
+// svinit says which limit, by name and value, starts what fits and keeps
+// answering; it never hangs.
+func TestNofileLimitNamed(t *testing.T) {
+	services := map[string]files{}
+	for i := 0; i < 20; i++ {
+		services[fmt.Sprintf("s%02d", i)] = files{"run": sh("exec sleep 100000")}
+	}
+	root := makeTree(t, services)
+	r := start(t, exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		"setpriv", "--bounding-set=-sys_resource", "prlimit", "--nofile=64:64", svinit, "-s", root, "--rescan", "0"))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Contains(c, r.stderr.String(), "20 services need about 416 open files; RLIMIT_NOFILE is 64 (hard 64) and cannot be raised")
+		assert.Contains(c, r.stderr.String(), "not started: unable to open")
+		assert.Contains(c, r.stderr.String(), "out of file descriptors")
+	}, 20*time.Second, 20*time.Millisecond)
+	waitState(t, filepath.Join(root, "s00"), isUp, "up")
 }
