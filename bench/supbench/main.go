@@ -49,7 +49,7 @@ var (
 	only        = flag.String("only", "", "measure this supervisor only")
 	stopOnly    = flag.Bool("shutdown-only", false, "measure the shutdown only")
 	stops       = flag.Int("stops", 5, "shutdown samples")
-	rowsFlag    = flag.String("rows", "all", "the rows to measure: all, or control (the two control rows alone)")
+	rowsFlag    = flag.String("rows", "all", "the rows to measure: all, control (the two control rows alone), 10k (the 10,000-service rows, scale.go) or startup (the start-up at -scale-n, alternating with daemontools)")
 )
 
 func supervisors() []supervisor {
@@ -78,8 +78,11 @@ func main() {
 		}
 	}
 	fmt.Printf("supbench: %s, %d CPUs, kernel %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), procs.Kernel())
+	if scaleRows(sups) {
+		return
+	}
 	if *rowsFlag != "all" && *rowsFlag != "control" {
-		fmt.Fprintf(os.Stderr, "supbench: -rows %s: not all or control\n", *rowsFlag)
+		fmt.Fprintf(os.Stderr, "supbench: -rows %s: not all, control, 10k or startup\n", *rowsFlag)
 		os.Exit(2)
 	}
 	rows := []string{
