@@ -52,6 +52,7 @@ type Reaper struct {
 	windowOrphans uint64 // atomic
 	info          unix.Siginfo
 	spawner       *spawner // UseSpawner: forks on a thread with a small fd table
+	fdsHeld       int      // FdsHeld: about how many fds the caller holds open
 }
 
 // Proc is one process started by Start.
@@ -92,7 +93,7 @@ func (r *Reaper) Start(s Spec) (*Proc, error) {
 	atomic.AddInt32(&r.starting, 1)
 	defer atomic.AddInt32(&r.starting, -1)
 	spawn := spawnHere
-	if r.spawner != nil {
+	if r.spawner != nil && r.fdsHeld >= spawnerFrom {
 		spawn = r.spawner.spawn
 	}
 	pid, err := spawn(s)

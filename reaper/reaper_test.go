@@ -211,6 +211,7 @@ func TestSpawnerPassesFilesOnly(t *testing.T) {
 	r := New()
 	defer r.Close()
 	require.NoError(t, r.UseSpawner())
+	r.FdsHeld(spawnerFrom)
 	var many []*os.File
 	for i := 0; i < 100; i++ {
 		pr, pw, err := os.Pipe()

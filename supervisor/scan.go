@@ -45,6 +45,9 @@ func (s *Supervisor) scan() {
 	}
 	s.ensureNofile(n)
 	s.checkPids(n)
+	if s.reaper != nil {
+		s.reaper.FdsHeld(max(n, len(s.services)) * fdsPerService)
+	}
 	seen := map[string]bool{}
 	var added []*service
 	for _, e := range entries {
