@@ -24,7 +24,16 @@ const fdsPerService = 8
 func (s *Supervisor) ensureNofile(n int) {
 	need := uint64(n*fdsPerService + 256)
 	var cur unix.Rlimit
-	if unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &cur) != nil || cur.Cur >= need {
+	if unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &cur) != nil {
+		return
+	}
+	s.nofile = cur.Cur
+	defer func() {
+		if unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &cur) == nil {
+			s.nofile = cur.Cur
+		}
+	}()
+	if cur.Cur >= need {
 		return
 	}
 	want := unix.Rlimit{Cur: need, Max: max(cur.Max, need)}
@@ -36,6 +45,24 @@ func (s *Supervisor) ensureNofile(n int) {
 		s.warnOnce("rlimit-nofile", fmt.Sprintf("%d services need about %d open files; RLIMIT_NOFILE is %d (hard %d) and cannot be raised: %s: some services will not start (raise it: ulimit -n, docker run --ulimit nofile=%d)",
 			n, need, cur.Cur, cur.Max, errstr.Text(err), need))
 	}
+}
+
+// fdReserve is what is kept free for the services that run: a start
+// needs a few fds of its own (Go's exec pipe, a notification pipe, a probe).
+const fdReserve = 64
+
+// roomFor reports whether one more service fits under RLIMIT_NOFILE with
+// fdReserve left; if not, it says so for that service, naming the limit.
+// Opening services until the table is full would leave none to start them
+// with.
+func (s *Supervisor) roomFor(name string) bool {
+	n := len(s.services) + s.loggers + 1
+	if s.nofile == 0 || uint64(n*fdsPerService+fdReserve) <= s.nofile {
+		return true
+	}
+	s.warnOnce(name, fmt.Sprintf("%s: not started: no room under RLIMIT_NOFILE %d for another service (about %d fds each, %d kept for starts)",
+		name, s.nofile, fdsPerService, fdReserve))
+	return false
 }
 
 // checkPids warns, once, when n services (each a process, most with a

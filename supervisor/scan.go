@@ -119,6 +119,9 @@ func (s *Supervisor) warnOnce(key, msg string) {
 // add takes over one service directory (and its log/) and reads their
 // configuration; begin starts them.
 func (s *Supervisor) add(name, dir string, ino uint64) *service {
+	if !s.roomFor(name) {
+		return nil
+	}
 	v := &service{name: name, dir: dir, ino: ino, readiness: readiness{notifyR: -1}}
 	logDir := filepath.Join(dir, "log")
 	if st, err := os.Stat(logDir); err == nil && st.IsDir() {
@@ -138,6 +141,9 @@ func (s *Supervisor) add(name, dir string, ino uint64) *service {
 		v.log = nil
 	}
 	s.services[name] = v
+	if v.log != nil {
+		s.loggers++
+	}
 	if v.log != nil {
 		s.readConfig(v.log)
 	}
@@ -324,6 +330,9 @@ const readopt = 1100 * time.Millisecond
 func (s *Supervisor) forget(v *service) {
 	if s.services[v.name] == v {
 		delete(s.services, v.name)
+		if v.log != nil {
+			s.loggers--
+		}
 	}
 	v.closePipe()
 	if s.stopping {

@@ -80,6 +80,8 @@ type Supervisor struct {
 	dirty       []*service            // to announce once the dispatch is over
 	isDirty     map[*service]bool
 	waiting     map[*service]bool // main services in phaseWait (readinessChanged)
+	nofile      uint64            // RLIMIT_NOFILE's soft limit at the last scan (limits.go); 0: unknown
+	loggers     int               // services in s.services with a logger (roomFor)
 	scanner     *scanner
 	scanCtl     *os.File
 	poller      *poller.Poller
