@@ -2,8 +2,8 @@ package reaper
 
 import (
 	"fmt"
+	"os"
 	"runtime"
-	"time"
 
 	"github.com/svinit/svinit/internal/errstr"
 
@@ -83,9 +83,17 @@ func newSpawner() (*spawner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unable to make the spawner's socket pair: %s", errstr.Text(err))
 	}
-	// The runtime's poller and its wake-up fd exist from now on, in the
-	// spawner's table too: the runtime may use them on any thread.
-	time.NewTimer(time.Hour).Stop()
+	// The runtime's poller (its epoll fd and wake-up eventfd) must exist
+	// before the table is copied: the runtime uses them on any thread, the
+	// spawner's too (a garbage collection started there polls; an epoll fd
+	// missing from its table is a fatal error). A pipe opened as *os.File is
+	// registered with the poller, which makes it.
+	if pr, pw, err := os.Pipe(); err == nil {
+		pr.Close()
+		pw.Close()
+	} else {
+		return nil, fmt.Errorf("unable to make the spawner: pipe: %s", errstr.Text(err))
+	}
 	sp := &spawner{reqs: make(chan spawnReq), sock: fds[0]}
 	ready := make(chan error)
 	go sp.run(fds[1], ready)
