@@ -1,7 +1,6 @@
 package reaper
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -120,61 +119,6 @@ func TestPidFD(t *testing.T) {
 	require.ErrorIs(t, unix.PidfdSendSignal(fd, unix.SIGUSR2, nil, 0), unix.ESRCH)
 }
 
-// The same life cycle with the waiter in waitid (the default).
-func TestStartAndReapWithoutRing(t *testing.T) {
-	r := newReaper(false)
-	defer r.Close()
-	a, err := r.Start(Spec{Path: "sh", Argv: []string{"sh", "-c", "exit 3"}})
-	require.NoError(t, err)
-	exits, empty := take(t, r, 1)
-	require.True(t, empty)
-	require.Equal(t, a, exits[0].Proc)
-	require.Equal(t, 3, exits[0].Code())
-	require.False(t, r.viaRing.Load())
-}
-
-// With SVINIT_REAPER=io_uring, where the kernel has IORING_OP_WAITID (Linux
-// 6.7) and svinit may set up a ring (io_uring not disabled, no seccomp
-// profile against it), exits do come through the ring; elsewhere through
-// waitid.
-func TestExitsComeThroughRing(t *testing.T) {
-	t.Setenv(WaiterEnv, "io_uring")
-	if !ringExpected(t) {
-		r := New()
-		defer r.Close()
-		_, err := r.Start(Spec{Path: "true", Argv: []string{"true"}})
-		require.NoError(t, err)
-		take(t, r, 1)
-		require.False(t, r.viaRing.Load(), "this kernel should not have IORING_OP_WAITID")
-		return
-	}
-	r := New()
-	defer r.Close()
-	for i := 0; i < 20; i++ {
-		_, err := r.Start(Spec{Path: "true", Argv: []string{"true"}})
-		require.NoError(t, err)
-		exits, _ := take(t, r, 1)
-		require.Equal(t, 0, exits[0].Code())
-	}
-	require.True(t, r.viaRing.Load())
-}
-
-// ringExpected: kernel 6.7 or later, and a ring can be set up here.
-func ringExpected(t *testing.T) bool {
-	var u unix.Utsname
-	require.NoError(t, unix.Uname(&u))
-	var major, minor int
-	_, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
-	require.NoError(t, err)
-	ring, err := newWaitRing()
-	if err != nil {
-		t.Logf("no io_uring here: %v", err)
-		return false
-	}
-	ring.close()
-	return major > 6 || major == 6 && minor >= 7
-}
-
 // Started processes and orphans ending together, many times over: every
 // started process's exit is queued with its own code, never reaped as an
 // orphan (the waitid waiter reaps orphans by itself, orphans.go), and every
@@ -182,8 +126,8 @@ func ringExpected(t *testing.T) bool {
 func TestStartsAmidOrphans(t *testing.T) {
 	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-	for _, ring := range []bool{false, true} {
-		r := newReaper(ring)
+	for round := 0; round < 2; round++ {
+		r := newReaper()
 		const n = 200
 		procs := map[*Proc]bool{}
 		for i := 0; i < n; i++ {

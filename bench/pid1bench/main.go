@@ -13,9 +13,6 @@
 //   - the init's RSS idle with one child (2 s after it started), and its peak
 //     RSS after the storm.
 //
-// svinit is measured twice in the storm: with its reaper in waitid (the
-// default) and through an io_uring (SVINIT_REAPER=io_uring).
-//
 // It prints a Markdown table. Run as root: go run ./bench/pid1bench -svinit PATH
 package main
 
@@ -79,8 +76,6 @@ func main() {
 	flag.Parse()
 	inits := []initSpec{
 		{name: "svinit", argv: []string{*svinit, "--"}, group: []string{*svinit, "-g", "--"}},
-		{name: "svinit, io_uring reaper (SVINIT_REAPER=io_uring)", argv: []string{*svinit, "--"},
-			env: []string{"SVINIT_REAPER=io_uring"}, storm: true},
 		{name: "tini", argv: []string{"tini", "--"}, group: []string{"tini", "-g", "--"}},
 		{name: "dumb-init", argv: []string{"dumb-init", "-c"}, group: []string{"dumb-init"}},
 		{name: "catatonit", argv: []string{"catatonit", "--"}, group: []string{"catatonit", "-g", "--"}},
