@@ -89,7 +89,7 @@ func setGOMAXPROCS() { runtime.GOMAXPROCS(1) }
 func (in *initProc) stepReaper() {
 	in.reaper = reaper.New()
 	if err := in.reaper.UseSpawner(); err != nil {
-		svlog.Warn("%v: each start forks with every open fd (slower with many services)", err)
+		svlog.Info("%v: each start forks with every open fd (slower with hundreds of services; Docker's default seccomp profile denies unshare)", err)
 	}
 }
 
