@@ -118,7 +118,12 @@ func main() {
 			cells[at], cells[at+1] = ctl[0], ctl[1]
 		}
 	}
-	fmt.Print("| metric |")
+	printTable("metric", sups, rows, cells)
+}
+
+// printTable prints rows × supervisors as a Markdown table.
+func printTable(corner string, sups []supervisor, rows []string, cells [][]string) {
+	fmt.Printf("| %s |", corner)
 	for _, s := range sups {
 		fmt.Printf(" %s |", s.name)
 	}

@@ -149,18 +149,7 @@ func tenThousand(sups []supervisor) {
 			cells[i] = append(cells[i], col[i])
 		}
 	}
-	fmt.Print("| 10,000 services |")
-	for _, s := range sups {
-		fmt.Printf(" %s |", s.name)
-	}
-	fmt.Print("\n|---|")
-	for range sups {
-		fmt.Print("---|")
-	}
-	fmt.Println()
-	for i, r := range rows {
-		fmt.Printf("| %s | %s |\n", r, strings.Join(cells[i], " | "))
-	}
+	printTable("10,000 services", sups, rows, cells)
 }
 
 func scaleColumn(s supervisor) []string {
